@@ -1,0 +1,1 @@
+"""Telecare monitoring and alerting service."""

@@ -1,0 +1,1 @@
+"""Alert lifecycle: raise, join, clear, acknowledge, resolve."""

@@ -1,0 +1,56 @@
+"""What people do to an alert: acknowledge it, resolve it with an outcome code."""
+
+from __future__ import annotations
+
+from telecare.model import Alert, AlertState, Outcome
+from telecare.store import SqliteStore, StoreError
+
+
+def acknowledge(store: SqliteStore, alert_id: int, *, by: str, now: int, note: str = "") -> Alert:
+    """Acknowledge an open alert: a person has it in hand. Audited."""
+    _check_actor(by)
+    with store.transaction():
+        alert = _get(store, alert_id)
+        if alert.state != AlertState.OPEN:
+            raise StoreError(f"alert {alert_id} is {alert.state}, not open")
+        store.update_alert(
+            alert_id,
+            {"state": AlertState.ACKNOWLEDGED.value, "acknowledged_at": now, "acknowledged_by": by},
+        )
+        store.audit(now, by, "alert.acknowledge", f"alert:{alert_id}", note)
+        return _get(store, alert_id)
+
+
+def resolve(store: SqliteStore, alert_id: int, *, by: str, outcome: str, now: int) -> Alert:
+    """Resolve an open or acknowledged alert with an outcome code. Audited."""
+    _check_actor(by)
+    try:
+        code = Outcome(outcome)
+    except ValueError:
+        codes = ", ".join(o.value for o in Outcome)
+        raise StoreError(f"unknown outcome {outcome!r}; use one of: {codes}") from None
+    with store.transaction():
+        alert = _get(store, alert_id)
+        if alert.state == AlertState.RESOLVED:
+            raise StoreError(f"alert {alert_id} is already resolved")
+        changes: dict[str, object] = {
+            "state": AlertState.RESOLVED.value,
+            "resolved_at": now,
+            "resolved_by": by,
+            "outcome": code.value,
+        }
+        store.update_alert(alert_id, changes)
+        store.audit(now, by, "alert.resolve", f"alert:{alert_id}", code.value)
+        return _get(store, alert_id)
+
+
+def _get(store: SqliteStore, alert_id: int) -> Alert:
+    alert = store.alert(alert_id)
+    if alert is None:
+        raise StoreError(f"no alert {alert_id}")
+    return alert
+
+
+def _check_actor(by: str) -> None:
+    if not by.strip():
+        raise StoreError("say who acts (--by NAME)")

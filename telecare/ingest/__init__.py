@@ -1,0 +1,1 @@
+"""MQTT consumption, payload validation, dedup and acknowledgement."""

@@ -1,0 +1,216 @@
+"""One batch, one transaction: validate -> store -> detect -> alerts -> commit.
+
+Synchronous on purpose: the service runs it in a single worker thread, so the
+registry caches, replay windows and detector state have one owner, and the
+event loop never waits on an fsync. What a batch returns (acks to publish,
+PUBACKs to send) is only acted on after its commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Final
+
+from telecare.alerts.apply import AlertChanges, apply_decisions
+from telecare.detect import Decision, Engine
+from telecare.ingest.seqwindow import SeqWindow
+from telecare.ingest.validate import (
+    Duplicate,
+    RawMessage,
+    Rejected,
+    RejectReason,
+    StatusChange,
+    Verdict,
+    classify,
+)
+from telecare.metrics import Metrics
+from telecare.model import AlertType, Device, Event, Hub
+from telecare.protocol import Channel
+from telecare.store import SqliteStore
+from telecare.store.sqlite import DeadLetterRow
+
+log = logging.getLogger(__name__)
+
+MAX_DEAD_LETTER_BYTES: Final = 1024 * 1024
+
+
+@dataclass
+class BatchResult:
+    """What a committed batch asks the caller to do next."""
+
+    acks: list[tuple[str, int]] = field(default_factory=list)
+    alerts: AlertChanges = field(default_factory=AlertChanges)
+
+
+class Pipeline:
+    """Owns the registry caches, replay windows and the detection engine."""
+
+    def __init__(self, store: SqliteStore, engine: Engine, metrics: Metrics) -> None:
+        self.store = store
+        self.engine = engine
+        self.metrics = metrics
+        self._hubs: dict[str, Hub] = {}
+        self._devices: dict[tuple[str, str], Device | None] = {}
+        self._windows: dict[str, SeqWindow] = {}
+        self._touched: set[str] = set()
+        self._registry_version = -1
+
+    # Registry protocol for validation -------------------------------------------
+
+    def hub(self, hub_id: str) -> Hub | None:
+        """Return a registered hub from the cache."""
+        return self._hubs.get(hub_id)
+
+    def device(self, hub_id: str, device_id: str) -> Device | None:
+        """Return a registered device, caching the answer until the registry changes."""
+        key = (hub_id, device_id)
+        if key not in self._devices:
+            self._devices[key] = self.store.device(hub_id, device_id)
+        return self._devices[key]
+
+    def window(self, hub_id: str) -> SeqWindow:
+        """Return the hub's replay window, loading it from the store on first use."""
+        window = self._windows.get(hub_id)
+        if window is None:
+            hub = self._hubs[hub_id]
+            stored = self.store.load_window(hub_id, hub.seq_epoch)
+            window = SeqWindow.restore(*stored) if stored else SeqWindow()
+            self._windows[hub_id] = window
+        self._touched.add(hub_id)
+        return window
+
+    # lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the registry and restore which hubs already have a silence alert."""
+        self._refresh_registry()
+        for hub_id in self.store.open_alert_hubs(AlertType.HUB_SILENT):
+            self.engine.supervision.mark_silent(hub_id)
+
+    def process(self, messages: list[RawMessage]) -> BatchResult:
+        """Validate, store and detect one batch in one transaction."""
+        result = BatchResult()
+        events: list[Event] = []
+        dead: list[DeadLetterRow] = []
+        reasons: Counter[str] = Counter()
+        duplicates = 0
+        decisions: list[Decision] = []
+        try:
+            with self.store.transaction():
+                self._refresh_registry()
+                for msg in messages:
+                    verdict = _classify_safely(msg, self)
+                    if isinstance(verdict, Event):
+                        events.append(verdict)
+                        if verdict.channel == Channel.ALARM:
+                            result.acks.append((verdict.hub_id, verdict.seq))
+                    elif isinstance(verdict, Duplicate):
+                        duplicates += 1
+                        if verdict.channel == Channel.ALARM:
+                            result.acks.append((verdict.hub_id, verdict.seq))
+                    elif isinstance(verdict, StatusChange):
+                        decisions.extend(self._status(verdict))
+                    else:
+                        dead.append(_dead_letter_row(verdict))
+                        reasons[verdict.reason] += 1
+                self.store.insert_events(events)
+                self.store.insert_dead_letters(dead)
+                decisions.extend(self.engine.observe(events))
+                result.alerts = apply_decisions(self.store, decisions)
+                self._save_windows()
+        except Exception:
+            self._recover()
+            raise
+        self._count(events, duplicates, reasons, result)
+        return result
+
+    def tick(self, watermark: int) -> AlertChanges:
+        """Advance event time to the watermark and apply the timers that expired."""
+        try:
+            with self.store.transaction():
+                self._refresh_registry()
+                changes = apply_decisions(self.store, self.engine.advance(watermark))
+        except Exception:
+            self._recover()
+            raise
+        for _, alert_type in changes.opened:
+            self.metrics.alerts_raised.labels(alert_type).inc()
+        return changes
+
+    # internals -------------------------------------------------------------------
+
+    def _status(self, status: StatusChange) -> list[Decision]:
+        self.store.set_hub_status(status.hub_id, status.online, status.received_at)
+        if status.online:
+            return self.engine.hub_online(status.hub_id, status.received_at)
+        return self.engine.hub_offline(status.hub_id, status.received_at)
+
+    def _refresh_registry(self) -> None:
+        version = self.store.registry_version()
+        if version == self._registry_version:
+            return
+        hubs = {hub.hub_id: hub for hub in self.store.hubs()}
+        for hub_id, hub in hubs.items():
+            old = self._hubs.get(hub_id)
+            if old is None or old.seq_epoch != hub.seq_epoch:
+                self._windows.pop(hub_id, None)  # reset-seq: start a fresh window
+            if old != hub:
+                self.engine.supervision.watch(hub_id, hub.heartbeat_s, hub.registered_at)
+        for hub_id in set(self._hubs) - set(hubs):
+            self.engine.supervision.forget(hub_id)
+        self._hubs = hubs
+        self._devices.clear()
+        self._registry_version = version
+
+    def _save_windows(self) -> None:
+        rows = [
+            (hub_id, self._hubs[hub_id].seq_epoch, w.high, w.to_bytes())
+            for hub_id in self._touched
+            if (w := self._windows.get(hub_id)) is not None and w.high >= 0
+        ]
+        self.store.save_windows(rows)
+        self._touched.clear()
+
+    def _recover(self) -> None:
+        """After a failed transaction, drop what memory holds beyond the store."""
+        log.exception("batch transaction failed; reloading state from the store")
+        self._windows.clear()
+        self._touched.clear()
+        self._registry_version = -1
+        self._hubs = {}
+        self.engine = Engine.starting_at(self.engine.supervision.resumed_at)
+        self.start()
+
+    def _count(
+        self, events: list[Event], duplicates: int, reasons: Counter[str], result: BatchResult
+    ) -> None:
+        m = self.metrics
+        m.events_ingested.inc(len(events))
+        m.events_duplicate.inc(duplicates)
+        m.events_misrouted.inc(sum(1 for e in events if e.misrouted))
+        for reason, count in reasons.items():
+            m.events_rejected.labels(reason).inc(count)
+        for _, alert_type in result.alerts.opened:
+            m.alerts_raised.labels(alert_type).inc()
+        m.batch_size.set(len(events) + duplicates + sum(reasons.values()))
+
+
+def _classify_safely(msg: RawMessage, registry: Pipeline) -> Verdict:
+    # a fault in our own code must cost one dead letter, never the consumer
+    try:
+        return classify(msg, registry)
+    except Exception as exc:
+        log.exception("validation failed on a message; dead-lettered")
+        return Rejected(RejectReason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", msg)
+
+
+def _dead_letter_row(r: Rejected) -> DeadLetterRow:
+    payload = r.message.payload
+    detail = r.detail
+    if len(payload) > MAX_DEAD_LETTER_BYTES:
+        detail = f"{detail} (payload of {len(payload)} bytes kept to its first 1 MiB)"
+        payload = payload[:MAX_DEAD_LETTER_BYTES]
+    return (r.message.received_at, r.message.topic, r.reason.value, detail, r.hub_id, r.seq,
+            payload)
