@@ -6,6 +6,7 @@ so it holds only the contract itself: no I/O, no service state.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from enum import StrEnum
@@ -54,6 +55,7 @@ ALARM_EVENTS: Final[frozenset[tuple[str, str]]] = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def shard_of(hub_id: str) -> str:
     """Return the hub's shard: the first two hex characters of sha256(hub_id)."""
     return hashlib.sha256(hub_id.encode()).hexdigest()[:2]
