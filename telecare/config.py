@@ -34,6 +34,8 @@ class Settings:
     http_addr: str = "127.0.0.1:8080"
     default_tz: str = DEFAULT_TZ
     instance: str = "main"
+    # how long the broker keeps our sessions (and queues for them) while we are down
+    session_expiry_s: int = 7 * 24 * 3600
 
     @property
     def db_path(self) -> Path:

@@ -75,11 +75,13 @@ class Service:
             address=address,
             client_id=f"{prefix}-alarm",
             filters=[subscription_filter(Channel.ALARM)],
+            session_expiry_s=self.settings.session_expiry_s,
         )
         events = MqttSession(
             address=address,
             client_id=f"{prefix}-event",
             filters=[subscription_filter(Channel.EVENT), subscription_filter(Channel.STATUS)],
+            session_expiry_s=self.settings.session_expiry_s,
         )
         self._sessions = [alarm, events]
         host, port = self.settings.http_host_port

@@ -145,6 +145,7 @@ class MqttSession:
     client_id: str
     filters: Sequence[str]
     keep_alive: int = 30
+    session_expiry_s: int = SESSION_EXPIRY_S
     _wire: _Wire | None = None
     _generation: int = 0
     _pending: list[RawMessage] = field(default_factory=list)
@@ -270,7 +271,7 @@ class MqttSession:
             self.client_id,
             clean_start=False,
             keep_alive=self.keep_alive,
-            session_expiry_interval=SESSION_EXPIRY_S,
+            session_expiry_interval=self.session_expiry_s,
             receive_max=65535,
             username=self.address.username,
             password=self.address.password.encode() if self.address.password else None,

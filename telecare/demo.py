@@ -1,0 +1,187 @@
+"""`telecare demo`: the service, simulated homes and the live queue, with no set-up.
+
+Broker: the configured URL if something answers there, else a `mosquitto`
+binary on a free port, else the embedded in-process broker. Store: SQLite in a
+temporary directory, removed at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Final
+
+from rich.console import Console
+from rich.live import Live
+
+from firmware_sim.homes import plan_homes, write_device_csv
+from firmware_sim.incidents import Incident, IncidentKind
+from firmware_sim.live import run_live
+from telecare.broker import EmbeddedBroker
+from telecare.config import Settings
+from telecare.console import queue_table
+from telecare.ingest.mqtt import BrokerAddress
+from telecare.registry import import_devices
+from telecare.service import Service
+from telecare.store import SqliteStore
+
+DEMO_HEARTBEAT_S: Final = 5  # grace 40 s: the silent hub shows within the first minute
+PRESS_AT_S: Final = 12.0
+SILENT_AT_S: Final = 8.0
+FALL_AT_S: Final = 35.0
+
+
+def _answers(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def demo_broker(url: str, workdir: Path) -> AsyncIterator[tuple[str, str]]:
+    """Yield (url, description) of a broker to use, starting one if none answers."""
+    address = BrokerAddress.parse(url)
+    if not address.tls and _answers(address.host, address.port):
+        yield url, f"broker at {url}"
+        return
+    binary = shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
+    )
+    if binary is not None:
+        port = _free_port()
+        conf = workdir / "mosquitto.conf"
+        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        proc = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            while not _answers("127.0.0.1", port):
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("the local mosquitto did not start")
+                await asyncio.sleep(0.05)
+            yield f"mqtt://127.0.0.1:{port}", f"local mosquitto on port {port}"
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        return
+    async with EmbeddedBroker() as broker:
+        yield broker.url, f"embedded broker at {broker.url}"
+
+
+def run_demo(settings: Settings, *, homes: int = 20, seconds: float = 0) -> int:
+    """Run the demo until Ctrl-C (or for `seconds`); print the final queue."""
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="telecare-demo-") as tmp:
+        workdir = Path(tmp)
+        try:
+            asyncio.run(_demo(settings, workdir, homes, seconds, console))
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+async def _demo(settings: Settings, workdir: Path, n_homes: int, seconds: float,
+                console: Console) -> None:
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    homes = plan_homes(n_homes, seed=7, heartbeat_s=DEMO_HEARTBEAT_S)
+    http_host, http_port = settings.http_host_port
+    if _answers(http_host, http_port):
+        http_port = _free_port()
+    incidents = [
+        Incident(homes[2].hub_id, IncidentKind.PENDANT_PRESS, PRESS_AT_S),
+        Incident(homes[6 % n_homes].hub_id, IncidentKind.HUB_SILENT, SILENT_AT_S),
+    ]
+    if any(d.type == "fall" for d in homes[4 % n_homes].devices):
+        incidents.append(Incident(homes[4 % n_homes].hub_id, IncidentKind.DEVICE_FALL, FALL_AT_S))
+    async with demo_broker(settings.broker_url, workdir) as (broker_url, broker_note):
+        demo_settings = replace(
+            settings, broker_url=broker_url, data_dir=workdir / "data",
+            http_addr=f"{http_host}:{http_port}", instance=f"demo-{_free_port()}",
+            session_expiry_s=0,
+        )
+        store = SqliteStore.open(demo_settings.db_path)
+        csv_path = workdir / "devices.csv"
+        write_device_csv(homes, csv_path)
+        now = int(time.time() * 1000)
+        import_devices(store, csv_path, default_tz=settings.default_tz, now=now, by="demo")
+        with store.transaction():  # the demo's hubs beat every few seconds
+            for home in homes:
+                store.upsert_hub(home.hub_id, DEMO_HEARTBEAT_S, settings.default_tz, now)
+        service = Service(demo_settings)
+        console.print(
+            f"[bold]telecare demo[/]: {n_homes} simulated homes, {broker_note}, "
+            f"store in {demo_settings.data_dir}, http://{http_host}:{http_port}/metrics\n"
+            f"A pendant press comes at ~{PRESS_AT_S:.0f} s; hub {incidents[1].hub_id} falls "
+            f"silent at ~{SILENT_AT_S:.0f} s (flagged after its {2 * DEMO_HEARTBEAT_S + 30} s "
+            "grace). Try, in another terminal:\n"
+            f"  TELECARE_DATA_DIR={demo_settings.data_dir} telecare alerts ack ID --by you\n"
+            "Ctrl-C stops."
+        )
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(service.run(), name="service")
+                tg.create_task(_run_sim(service, broker_url, homes, incidents), name="sim")
+                tg.create_task(_show(store, console, seconds), name="queue-view")
+        except* _DemoOver:
+            pass
+        except* asyncio.CancelledError:
+            pass
+        finally:
+            title = f"alert queue at the end ({time.strftime('%H:%M:%S')})"
+            console.print(queue_table(store.alerts(), now_ms=int(time.time() * 1000),
+                                      title=title))
+            store.close()
+
+
+class _DemoOver(Exception):
+    """The demo's time is up."""
+
+
+async def _run_sim(service: Service, broker_url: str, homes: list, incidents: list) -> None:  # type: ignore[type-arg]
+    while not service.ready():  # hubs start once the service listens, as on a real estate
+        await asyncio.sleep(0.05)
+    await run_live(broker_url, homes, incidents=incidents, seed=7)
+
+
+async def _show(store: SqliteStore, console: Console, seconds: float) -> None:
+    started = time.monotonic()
+    interactive = console.is_terminal
+    seen: set[tuple[int, int, bool]] = set()
+    with Live(console=console, refresh_per_second=4, transient=False) if interactive \
+            else contextlib.nullcontext() as live:
+        while True:
+            alerts = await asyncio.to_thread(store.alerts)
+            now = int(time.time() * 1000)
+            elapsed = time.monotonic() - started
+            if live is not None:
+                live.update(queue_table(alerts, now_ms=now, title=f"live alert queue, "
+                                        f"{elapsed:.0f} s"))
+            else:
+                for a in alerts:
+                    key = (a.id, a.occurrences, a.cleared_at is not None)
+                    if key not in seen:
+                        seen.add(key)
+                        state = "cleared" if a.cleared_at else a.state
+                        console.print(f"[{elapsed:5.1f} s] #{a.id} P{a.priority} {a.type} "
+                                      f"{a.hub_id} {state}: {a.reason}")
+            if seconds and elapsed >= seconds:
+                raise _DemoOver
+            await asyncio.sleep(0.25)
