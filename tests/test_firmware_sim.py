@@ -7,11 +7,9 @@ import csv
 import itertools
 import re
 import shutil
-import socket
-import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import msgspec
 import paho.mqtt.client as mqtt
 import pytest
+from conftest import Broker
 from paho.mqtt.enums import CallbackAPIVersion
 
 from firmware_sim import (
@@ -191,33 +190,10 @@ def test_cli_generate_writes_the_log_and_an_empty_truth_file(tmp_path: Path) -> 
 
 # --- live, against a mosquitto of our own ----------------------------------------------------
 
-
 @pytest.fixture
-def broker_url(tmp_path: Path) -> Iterator[str]:
-    """Start a private mosquitto on a free port and yield its URL once it accepts connections."""
-    if not Path(MOSQUITTO).exists():
-        pytest.skip("mosquitto is not installed")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = tmp_path / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    with open(tmp_path / "mosquitto.log", "wb") as log:
-        broker = subprocess.Popen([MOSQUITTO, "-c", str(config)], stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 10.0
-        while True:
-            assert broker.poll() is None, (tmp_path / "mosquitto.log").read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "mosquitto did not start listening"
-                time.sleep(0.02)
-        yield f"mqtt://127.0.0.1:{port}"
-    finally:
-        broker.terminate()
-        broker.wait(timeout=5)
+def broker_url(broker: Broker) -> str:
+    """A private mosquitto of the test's own (conftest), as a URL."""
+    return broker.url
 
 
 @dataclass(frozen=True)
