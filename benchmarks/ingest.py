@@ -119,7 +119,8 @@ def service_run(port: int, n: int, hubs: int, workdir: Path) -> tuple[float, flo
     """(seconds from process start, seconds from first stored event) to store n events."""
     http_port = free_port()
     env = {**os.environ, "TELECARE_BROKER_URL": f"mqtt://127.0.0.1:{port}",
-           "TELECARE_DATA_DIR": str(workdir / "data"), "TELECARE_HTTP_ADDR": f"127.0.0.1:{http_port}",
+           "TELECARE_DATA_DIR": str(workdir / "data"),
+           "TELECARE_HTTP_ADDR": f"127.0.0.1:{http_port}",
            "TELECARE_INSTANCE": "bench"}
     csv = workdir / "devices.csv"
     csv.write_text("hub_id,device_id,type,location\n" + "".join(
@@ -177,7 +178,8 @@ def main() -> None:
     n = args.messages
     print(f"| backlog of {n:,} QoS 1 events | seconds | msg/s |")
     print("|---|---:|---:|")
-    print(f"| `mosquitto_sub` (native baseline, same broker, same run) | {base:.2f} | {n / base:,.0f} |")
+    print(f"| `mosquitto_sub` (native baseline, same broker, same run) | {base:.2f} "
+          f"| {n / base:,.0f} |")
     print(f"| `telecare serve`: validate, dedup, store (SQLite FULL), detect, PUBACK after commit "
           f"| {drain:.2f} | {n / drain:,.0f} |")
     print(f"| the same, counted from process start | {total:.2f} | {n / total:,.0f} |")

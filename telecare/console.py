@@ -34,7 +34,7 @@ def queue_table(alerts: Sequence[Alert], *, now_ms: int, title: str) -> Table:
         ("raised", {}), ("age", {"justify": "right"}), ("x", {"justify": "right"}),
         ("what", {"ratio": 1}),
     ):
-        table.add_column(name, **kwargs)  # type: ignore[arg-type]
+        table.add_column(name, **kwargs)
     for a in alerts:
         notes = []
         if a.cleared_at:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -52,6 +53,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _mosquitto_binary() -> str | None:
+    found = shutil.which("mosquitto")
+    if found is None and os.path.exists("/usr/sbin/mosquitto"):
+        found = "/usr/sbin/mosquitto"
+    return found
+
+
+def _start_mosquitto(binary: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    return subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
+
+
 @contextlib.asynccontextmanager
 async def demo_broker(url: str, workdir: Path) -> AsyncIterator[tuple[str, str]]:
     """Yield (url, description) of a broker to use, starting one if none answers."""
@@ -59,14 +73,10 @@ async def demo_broker(url: str, workdir: Path) -> AsyncIterator[tuple[str, str]]
     if not address.tls and _answers(address.host, address.port):
         yield url, f"broker at {url}"
         return
-    binary = shutil.which("mosquitto") or (
-        "/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None
-    )
+    binary = _mosquitto_binary()
     if binary is not None:
         port = _free_port()
-        conf = workdir / "mosquitto.conf"
-        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        proc = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
+        proc = _start_mosquitto(binary, port, workdir)
         try:
             deadline = time.monotonic() + 10
             while not _answers("127.0.0.1", port):
@@ -87,10 +97,8 @@ def run_demo(settings: Settings, *, homes: int = 20, seconds: float = 0) -> int:
     console = Console()
     with tempfile.TemporaryDirectory(prefix="telecare-demo-") as tmp:
         workdir = Path(tmp)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_demo(settings, workdir, homes, seconds, console))
-        except KeyboardInterrupt:
-            pass
     return 0
 
 
@@ -156,8 +164,7 @@ class _DemoOver(Exception):
 
 
 async def _run_sim(service: Service, broker_url: str, homes: list, incidents: list) -> None:  # type: ignore[type-arg]
-    while not service.ready():  # hubs start once the service listens, as on a real estate
-        await asyncio.sleep(0.05)
+    await service.wait_ready()  # hubs start once the service listens, as on a real estate
     await run_live(broker_url, homes, incidents=incidents, seed=7)
 
 

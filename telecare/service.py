@@ -46,10 +46,15 @@ class Service:
     metrics: Metrics = field(default_factory=Metrics)
     on_change: Callable[[], None] | None = None
     _sessions: list[MqttSession] = field(default_factory=list)
+    _started: asyncio.Event = field(default_factory=asyncio.Event)
 
     def ready(self) -> bool:
         """True once every broker session is subscribed."""
         return bool(self._sessions) and all(s.subscribed for s in self._sessions)
+
+    async def wait_ready(self) -> None:
+        """Wait until the service has subscribed for the first time."""
+        await self._started.wait()
 
     async def run(self) -> None:
         """Run until cancelled; stop cleanly, leaving the broker sessions to queue for us."""
@@ -91,6 +96,9 @@ class Service:
             tg.create_task(self._consume(events, alarm, pipeline, in_worker), name="ingest-event")
             tg.create_task(self._tick(pipeline, in_worker), name="watermark-ticks")
             tg.create_task(server.serve(), name="http")
+            await alarm.wait_subscribed()
+            await events.wait_subscribed()
+            self._started.set()
 
     async def _consume(
         self, session: MqttSession, acks: MqttSession, pipeline: Pipeline, in_worker: Worker

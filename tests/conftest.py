@@ -47,7 +47,9 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str, step: fl
 
 def need_binary(name: str) -> str:
     """Return the path of a binary; fail under CI and skip elsewhere when it is missing."""
-    path = shutil.which(name) or (f"/usr/sbin/{name}" if Path(f"/usr/sbin/{name}").exists() else None)
+    path = shutil.which(name)
+    if path is None and Path(f"/usr/sbin/{name}").exists():
+        path = f"/usr/sbin/{name}"
     if path is None:
         message = f"{name} is not installed (apt-get install -y {name})"
         if IN_CI:
@@ -120,7 +122,8 @@ class ServiceProcess:
         if self.process.poll() is not None:
             raise AssertionError(f"service exited with {self.process.returncode}: {self.logs()}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/healthz", timeout=1) as r:
+            url = f"http://127.0.0.1:{self.http_port}/healthz"
+            with urllib.request.urlopen(url, timeout=1) as r:
                 return bool(r.status == 200)
         except OSError:
             return False

@@ -24,7 +24,7 @@ def stored(service: ServiceProcess) -> dict[str, int]:
 def test_service_killed_idle_and_mid_stream_loses_no_event_and_stores_each_once(
     service: ServiceProcess, hub_client: HubClient, broker: Broker
 ) -> None:
-    """While down, 50 events with 5 presses queue; mid-stream kills redeliver what was not stored."""
+    """50 events (5 presses) queue while down; a kill mid-stream redelivers what was unstored."""
     for hub in HUBS:
         service.cli("hub", "add", hub)
         service.cli("device", "add", hub, "pendant-1", "--type", "pendant")

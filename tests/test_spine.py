@@ -52,7 +52,8 @@ def test_alert_is_acknowledged_and_resolved_from_the_cli_with_who_and_when(
 ) -> None:
     """ack and resolve record the person and the time; a resolved alert leaves the queue."""
     register(service)
-    hub_client.publish(topic_for(HUB, Channel.ALARM), event(HUB, 1, "pendant-1", "pendant", "press"))
+    press = event(HUB, 1, "pendant-1", "pendant", "press")
+    hub_client.publish(topic_for(HUB, Channel.ALARM), press)
     alert = wait_until(service.alerts, 5, "the press")[0]
     before = time.time()
     service.cli("alerts", "ack", str(alert["id"]), "--by", "operator-7")
