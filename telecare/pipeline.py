@@ -28,8 +28,7 @@ from telecare.ingest.validate import (
 from telecare.metrics import Metrics
 from telecare.model import AlertType, Device, Event, Hub
 from telecare.protocol import Channel
-from telecare.store import SqliteStore
-from telecare.store.sqlite import DeadLetterRow
+from telecare.store import DeadLetterRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ class BatchResult:
 class Pipeline:
     """Owns the registry caches, replay windows and the detection engine."""
 
-    def __init__(self, store: SqliteStore, engine: Engine, metrics: Metrics) -> None:
+    def __init__(self, store: Store, engine: Engine, metrics: Metrics) -> None:
         self.store = store
         self.engine = engine
         self.metrics = metrics

@@ -10,7 +10,7 @@ from typing import Final
 from telecare.config import check_tz
 from telecare.model import DEFAULT_HEARTBEAT_S, Device, Hub
 from telecare.protocol import EVENTS_BY_TYPE, HUB_DEVICE, is_valid_hub_id
-from telecare.store import SqliteStore, StoreError
+from telecare.store import Store, StoreError
 
 DEVICE_TYPES: Final = frozenset(EVENTS_BY_TYPE) - {HUB_DEVICE}
 IMPORT_COLUMNS: Final = ("hub_id", "device_id", "type", "location")
@@ -45,7 +45,7 @@ def check_device(device: Device) -> None:
 
 
 def add_hub(
-    store: SqliteStore, hub_id: str, *, heartbeat_s: int, tz: str, now: int, by: str
+    store: Store, hub_id: str, *, heartbeat_s: int, tz: str, now: int, by: str
 ) -> Hub:
     """Register (or re-tune) a hub. Audited."""
     check_hub(hub_id, heartbeat_s)
@@ -59,7 +59,7 @@ def add_hub(
     return hub
 
 
-def add_device(store: SqliteStore, device: Device, *, now: int, by: str) -> None:
+def add_device(store: Store, device: Device, *, now: int, by: str) -> None:
     """Register a device on a registered hub. Audited."""
     check_device(device)
     with store.transaction():
@@ -67,7 +67,7 @@ def add_device(store: SqliteStore, device: Device, *, now: int, by: str) -> None
         store.audit(now, by, "device.add", f"hub:{device.hub_id}", f"device={device.device_id}")
 
 
-def reset_seq(store: SqliteStore, hub_id: str, *, now: int, by: str) -> None:
+def reset_seq(store: Store, hub_id: str, *, now: int, by: str) -> None:
     """Let a replaced or factory-reset hub count `seq` from 0 again. Audited."""
     with store.transaction():
         store.reset_seq(hub_id)
@@ -75,7 +75,7 @@ def reset_seq(store: SqliteStore, hub_id: str, *, now: int, by: str) -> None:
 
 
 def import_devices(
-    store: SqliteStore, path: Path, *, default_tz: str, now: int, by: str
+    store: Store, path: Path, *, default_tz: str, now: int, by: str
 ) -> ImportReport:
     """Register hubs and devices from a CSV; every row is checked before any is written."""
     try:

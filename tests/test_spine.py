@@ -109,3 +109,19 @@ def test_hub_will_offline_raises_silence_at_once_and_online_restores_it(
     assert alert["type"] == "hub_silent" and "offline" in alert["reason"]
     hub_client.publish(status, "online", retain=True)
     wait_until(lambda: service.alerts()[0]["cleared_at"], 5, "the alert to clear")
+
+
+def test_sigterm_stops_cleanly_and_the_broker_keeps_the_session_for_the_restart(
+    service: ServiceProcess, hub_client: HubClient
+) -> None:
+    """A clean stop exits 0; a press published while stopped is raised after the restart."""
+    register(service)
+    assert service.stop() == 0
+    assert "stopped cleanly" in service.logs()
+    hub_client.listen_acks(HUB)
+    hub_client.publish(topic_for(HUB, Channel.ALARM), event(HUB, 1, "pendant-1", "pendant",
+                                                            "press"))
+    service.start()
+    alert = wait_until(service.alerts, 10, "the press queued while stopped")[0]
+    assert alert["type"] == "pendant_press"
+    wait_until(lambda: hub_client.acks == [{"v": 1, "seq": 1}], 5, "the ack after restart")

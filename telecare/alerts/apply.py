@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from telecare.detect import Cancel, Clear, Decision, Raise
 from telecare.model import AlertState
-from telecare.store import SqliteStore
+from telecare.store import Store
 
 
 @dataclass
@@ -27,7 +27,7 @@ class AlertChanges:
         return bool(self.opened or self.joined or self.cleared or self.cancelled)
 
 
-def apply_decisions(store: SqliteStore, decisions: Iterable[Decision]) -> AlertChanges:
+def apply_decisions(store: Store, decisions: Iterable[Decision]) -> AlertChanges:
     """Apply decisions in order; a repeat joins the hub's unresolved alert of its type."""
     changes = AlertChanges()
     for decision in decisions:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from telecare.model import Alert, AlertState, Outcome
-from telecare.store import SqliteStore, StoreError
+from telecare.store import Store, StoreError
 
 
-def acknowledge(store: SqliteStore, alert_id: int, *, by: str, now: int, note: str = "") -> Alert:
+def acknowledge(store: Store, alert_id: int, *, by: str, now: int, note: str = "") -> Alert:
     """Acknowledge an open alert: a person has it in hand. Audited."""
     _check_actor(by)
     with store.transaction():
@@ -21,7 +21,7 @@ def acknowledge(store: SqliteStore, alert_id: int, *, by: str, now: int, note: s
         return _get(store, alert_id)
 
 
-def resolve(store: SqliteStore, alert_id: int, *, by: str, outcome: str, now: int) -> Alert:
+def resolve(store: Store, alert_id: int, *, by: str, outcome: str, now: int) -> Alert:
     """Resolve an open or acknowledged alert with an outcome code. Audited."""
     _check_actor(by)
     try:
@@ -44,7 +44,7 @@ def resolve(store: SqliteStore, alert_id: int, *, by: str, outcome: str, now: in
         return _get(store, alert_id)
 
 
-def _get(store: SqliteStore, alert_id: int) -> Alert:
+def _get(store: Store, alert_id: int) -> Alert:
     alert = store.alert(alert_id)
     if alert is None:
         raise StoreError(f"no alert {alert_id}")

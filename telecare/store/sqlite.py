@@ -15,7 +15,8 @@ from typing import Any, Final
 
 import msgspec
 
-from telecare.model import Alert, AlertState, Device, Event, Hub
+from telecare.model import Alert, Device, Event, Hub
+from telecare.store.base import DeadLetterRow
 from telecare.store.schema import DDL, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS: Final = 10_000
@@ -35,7 +36,6 @@ class StoreError(Exception):
     """A store operation was refused (unknown id, wrong state, bad input)."""
 
 
-DeadLetterRow = tuple[int, str, str, str, str | None, int | None, bytes]
 
 
 class SqliteStore:
@@ -317,4 +317,4 @@ def _alert(row: Sequence[Any]) -> Alert:
     return Alert(**fields)
 
 
-__all__ = ["AlertState", "DeadLetterRow", "SqliteStore", "StoreError"]
+__all__ = ["SqliteStore", "StoreError"]

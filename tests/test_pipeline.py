@@ -1,0 +1,89 @@
+"""One batch through validate -> store -> detect -> alerts, on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from telecare.detect import Engine
+from telecare.ingest.validate import RawMessage
+from telecare.metrics import Metrics
+from telecare.model import Device
+from telecare.pipeline import Pipeline
+from telecare.protocol import Channel, topic_for
+from telecare.store import SqliteStore
+
+T0 = 1_800_000_000_000
+HUB = "H-p-1"
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Pipeline:
+    store = SqliteStore.open(tmp_path / "t.db")
+    with store.transaction():
+        store.upsert_hub(HUB, 60, "Europe/London", T0)
+        for dev, typ in (("pendant-1", "pendant"), ("pir-1", "motion")):
+            store.upsert_device(Device(HUB, dev, typ, ""), T0)
+    p = Pipeline(store, Engine.starting_at(T0), Metrics())
+    p.start()
+    return p
+
+
+def msg(seq: int, device: str, type_: str, event: str, channel: Channel = Channel.EVENT,
+        at: int = T0, **extra: object) -> RawMessage:
+    body = {"v": 1, "hub": HUB, "seq": seq, "ts": at, "device": device, "type": type_,
+            "event": event, **extra}
+    return RawMessage(topic_for(HUB, channel), json.dumps(body).encode(), at)
+
+
+def test_a_battery_below_20_percent_raises_once_and_clears_when_replaced(
+    pipeline: Pipeline,
+) -> None:
+    """Low battery is priority 4, joins rather than repeats, and clears at 25% or more."""
+    pipeline.process([msg(1, "pir-1", "motion", "active", battery=0.15),
+                      msg(2, "pir-1", "motion", "active", battery=0.14)])
+    alerts = pipeline.store.alerts()
+    assert [(a.type, a.priority, a.device_id) for a in alerts] == [("low_battery", 4, "pir-1")]
+    pipeline.process([msg(3, "pir-1", "battery", "battery", value=0.22)])
+    assert pipeline.store.alerts()[0].cleared_at is None  # hysteresis: 22% is not yet restored
+    pipeline.process([msg(4, "pir-1", "motion", "battery", value=0.95)])
+    assert pipeline.store.alerts()[0].cleared_at == T0
+
+
+def test_i_am_ok_is_recorded_on_the_open_press_and_never_closes_it(pipeline: Pipeline) -> None:
+    """The operator still calls back after a cancel."""
+    pipeline.process([msg(1, "pendant-1", "pendant", "press", Channel.ALARM)])
+    result = pipeline.process([msg(2, "pendant-1", "pendant", "cancel", Channel.ALARM, at=T0 + 5)])
+    (alert,) = pipeline.store.alerts()
+    assert alert.state == "open" and alert.cancelled_at == T0 + 5
+    assert result.acks == [(HUB, 2)]
+
+
+def test_a_second_press_joins_the_open_alert_and_a_press_after_resolve_opens_a_new_one(
+    pipeline: Pipeline,
+) -> None:
+    """One open alert per hub and type."""
+    pipeline.process([msg(1, "pendant-1", "pendant", "press", Channel.ALARM)])
+    pipeline.process([msg(2, "pendant-1", "pendant", "press", Channel.ALARM, at=T0 + 60_000)])
+    (alert,) = pipeline.store.alerts()
+    assert alert.occurrences == 2 and alert.last_raised_at == T0 + 60_000
+    with pipeline.store.transaction():
+        pipeline.store.update_alert(alert.id, {"state": "resolved"})
+    pipeline.process([msg(3, "pendant-1", "pendant", "press", Channel.ALARM)])
+    assert [a.id for a in pipeline.store.alerts()] == [alert.id + 1]
+
+
+def test_a_restart_remembers_the_replay_window_and_open_silence(tmp_path: Path,
+                                                                pipeline: Pipeline) -> None:
+    """Seen seqs stay seen; a hub already flagged silent is cleared, not re-raised."""
+    pipeline.process([msg(5, "pir-1", "motion", "active")])
+    pipeline.tick(T0 + 151_000)
+    assert [a.type for a in pipeline.store.alerts()] == ["hub_silent"]
+    again = Pipeline(pipeline.store, Engine.starting_at(T0 + 200_000), Metrics())
+    again.start()
+    result = again.process([msg(5, "pir-1", "motion", "active", at=T0 + 201_000)])
+    assert result.acks == [] and again.store.count_events(HUB) == 1
+    again.process([msg(6, "pir-1", "motion", "active", at=T0 + 202_000)])
+    assert again.store.alerts()[0].cleared_at == T0 + 202_000
