@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="service + simulated homes + live queue, no set-up")
     demo.add_argument("--homes", type=int, default=20)
     demo.add_argument("--seconds", type=float, default=0, help="stop after this long (0: Ctrl-C)")
+    demo.add_argument("--embedded-broker", action="store_true",
+                      help="use the in-process broker even if another one is reachable")
 
     hub = sub.add_parser("hub", help="register hubs").add_subparsers(dest="action", required=True)
     h_add = hub.add_parser("add", help="register a hub (or change its settings)")
@@ -109,7 +111,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "demo":
         from telecare.demo import run_demo
 
-        return run_demo(settings, homes=args.homes, seconds=args.seconds)
+        return run_demo(settings, homes=args.homes, seconds=args.seconds,
+                        embedded_broker=args.embedded_broker)
     if args.command == "schema":
         print(json.dumps(event_json_schema(), indent=2))
         return 0

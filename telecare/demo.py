@@ -67,8 +67,14 @@ def _start_mosquitto(binary: str, port: int, workdir: Path) -> subprocess.Popen[
 
 
 @contextlib.asynccontextmanager
-async def demo_broker(url: str, workdir: Path) -> AsyncIterator[tuple[str, str]]:
+async def demo_broker(
+    url: str, workdir: Path, *, embedded: bool = False
+) -> AsyncIterator[tuple[str, str]]:
     """Yield (url, description) of a broker to use, starting one if none answers."""
+    if embedded:
+        async with EmbeddedBroker() as broker:
+            yield broker.url, f"embedded broker at {broker.url}"
+        return
     address = BrokerAddress.parse(url)
     if not address.tls and _answers(address.host, address.port):
         yield url, f"broker at {url}"
@@ -92,18 +98,20 @@ async def demo_broker(url: str, workdir: Path) -> AsyncIterator[tuple[str, str]]
         yield broker.url, f"embedded broker at {broker.url}"
 
 
-def run_demo(settings: Settings, *, homes: int = 20, seconds: float = 0) -> int:
+def run_demo(
+    settings: Settings, *, homes: int = 20, seconds: float = 0, embedded_broker: bool = False
+) -> int:
     """Run the demo until Ctrl-C (or for `seconds`); print the final queue."""
     console = Console()
     with tempfile.TemporaryDirectory(prefix="telecare-demo-") as tmp:
         workdir = Path(tmp)
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_demo(settings, workdir, homes, seconds, console))
+            asyncio.run(_demo(settings, workdir, homes, seconds, console, embedded_broker))
     return 0
 
 
 async def _demo(settings: Settings, workdir: Path, n_homes: int, seconds: float,
-                console: Console) -> None:
+                console: Console, embedded_broker: bool) -> None:
     task = asyncio.current_task()
     assert task is not None
     loop = asyncio.get_running_loop()
@@ -119,7 +127,9 @@ async def _demo(settings: Settings, workdir: Path, n_homes: int, seconds: float,
     ]
     if any(d.type == "fall" for d in homes[4 % n_homes].devices):
         incidents.append(Incident(homes[4 % n_homes].hub_id, IncidentKind.DEVICE_FALL, FALL_AT_S))
-    async with demo_broker(settings.broker_url, workdir) as (broker_url, broker_note):
+    async with demo_broker(settings.broker_url, workdir, embedded=embedded_broker) as (
+        broker_url, broker_note
+    ):
         demo_settings = replace(
             settings, broker_url=broker_url, data_dir=workdir / "data",
             http_addr=f"{http_host}:{http_port}", instance=f"demo-{_free_port()}",

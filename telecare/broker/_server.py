@@ -1,35 +1,18 @@
-"""The asyncio side of the embedded broker: one protocol object per client, and the listener."""
+"""The socket side of the embedded broker: packet framing, one protocol per client, the listener."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from typing import Any, Final, cast
+from typing import Final, cast
 
 import mqtt5
 from mqtt5 import DisconnectReasonCode as Reason
 
-from telecare.broker._session import (
-    NEVER_EXPIRES,
-    Message,
-    Session,
-    Subscription,
-    TopicTree,
-    filter_matches,
-    log,
-    message_from,
-)
+from telecare.broker._state import MAX_PACKET_SIZE, Router, Session, Subscription, log, message_from
 
 CONNECT_TIMEOUT: Final = 10.0
-MAX_PACKET_SIZE: Final = 16 * 1024 * 1024
 SHUTDOWN_TIMEOUT: Final = 2.0
 _PINGRESP: Final = mqtt5.PingRespPacket().write()
-_GRANTED: Final = (mqtt5.SubAckReasonCode.GRANTED_QOS_AT_MOST_ONCE,
-                   mqtt5.SubAckReasonCode.GRANTED_QOS_AT_LEAST_ONCE)
-_CAPABILITIES: Final[dict[str, Any]] = {
-    "max_qos": mqtt5.QoS.AT_LEAST_ONCE, "topic_alias_max": 0, "max_packet_size": MAX_PACKET_SIZE,
-    "subscription_id_available": False, "shared_subscription_available": False,
-}
 
 
 class _Connection(asyncio.Protocol):
@@ -39,6 +22,7 @@ class _Connection(asyncio.Protocol):
 
     def __init__(self, broker: EmbeddedBroker) -> None:
         self._broker = broker
+        self._router = broker._router
         self._loop = asyncio.get_running_loop()
         self._pending: list[bytes] = []  # the pieces of a partial packet
         self._pending_len = 0
@@ -115,7 +99,8 @@ class _Connection(asyncio.Protocol):
             self.send(mqtt5.DisconnectPacket(reason_code=reason).write())
         self.flush()
         self._transport.close()
-        self._broker._detach(self)
+        if self.session is not None:
+            self._router.detach(self, self.session, self.will)
 
     def _parse(self, data: bytes) -> int:
         """Handle the whole packets at the start of data; return the bytes they took."""
@@ -169,7 +154,7 @@ class _Connection(asyncio.Protocol):
                 if session.subscriptions.pop(pattern, None) is None:
                     codes.append(mqtt5.UnsubAckReasonCode.NO_SUBSCRIPTION_EXISTED)
                 else:
-                    self._broker._tree.remove(pattern, session.client_id)
+                    self._router.remove(pattern, session.client_id)
                     codes.append(mqtt5.UnsubAckReasonCode.SUCCESS)
             self.send(mqtt5.UnsubAckPacket(packet.packet_id, codes).write())
         elif isinstance(packet, mqtt5.DisconnectPacket):
@@ -192,7 +177,7 @@ class _Connection(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
         self.will = p.will
-        self.session = self._broker._attach(self, p)
+        self.session = self._router.open(self, p)
         self.name = self.session.client_id
         if p.keep_alive:
             self._keep_alive = 1.5 * p.keep_alive
@@ -212,7 +197,7 @@ class _Connection(asyncio.Protocol):
             log.warning("%s: bad PUBLISH on %r (%s), closing", self.name, p.topic, problem.name)
             self.close(problem)
             return
-        self._broker._publish(message_from(p, session.client_id))
+        self._router.publish(message_from(p, session.client_id))
         if pid:
             self.send(mqtt5.PubAckPacket(pid).write())
 
@@ -231,16 +216,15 @@ class _Connection(asyncio.Protocol):
             is_new = f.pattern not in session.subscriptions
             sub = Subscription(session, qos, f.no_local, f.retain_as_published)
             session.subscriptions[f.pattern] = sub
-            self._broker._tree.add(f.pattern, sub)
-            codes.append(_GRANTED[qos])
+            self._router.add(f.pattern, sub)
+            codes.append(mqtt5.SubAckReasonCode(qos))
             handling = int(f.retain_handling)
             if handling == 0 or (handling == 1 and is_new):
                 wanted.append((f.pattern, qos))
         self.send(mqtt5.SubAckPacket(p.packet_id, codes).write())
         for pattern, qos in wanted:
-            for topic, msg in list(self._broker._retained.items()):
-                if filter_matches(pattern, topic):
-                    session.deliver(msg, min(msg.qos, qos), True)
+            for msg in self._router.retained_for(pattern):
+                session.deliver(msg, min(msg.qos, qos), True)
 
     def _on_disconnect(self, p: mqtt5.DisconnectPacket, session: Session) -> None:
         """Close on the client's DISCONNECT; only reason 0x00 discards the will."""
@@ -269,14 +253,11 @@ class EmbeddedBroker:
     """A small in-process MQTT 5 broker: QoS 0/1, retained messages, wills, sessions."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._host, self._port = host, port
+        self._host, self._requested_port, self._port = host, port, port
         self._server: asyncio.Server | None = None
-        self._sessions: dict[str, Session] = {}
+        self._router = Router()
         self._connections: set[_Connection] = set()
-        self._tree = TopicTree()
-        self._retained: dict[str, Message] = {}
         self._dirty: list[_Connection] = []
-        self._closing = False
 
     @property
     def url(self) -> str:
@@ -289,8 +270,9 @@ class EmbeddedBroker:
     async def __aenter__(self) -> EmbeddedBroker:
         """Start listening."""
         loop = asyncio.get_running_loop()
-        self._closing = False
-        self._server = await loop.create_server(lambda: _Connection(self), self._host, self._port)
+        self._router = Router()
+        self._server = await loop.create_server(
+            lambda: _Connection(self), self._host, self._requested_port)
         self._port = self._server.sockets[0].getsockname()[1]
         log.info("embedded MQTT broker listening on %s", self.url)
         return self
@@ -299,14 +281,13 @@ class EmbeddedBroker:
         """Disconnect every client, stop listening and wait for the sockets to close."""
         if self._server is None:
             return
-        self._closing = True  # no wills, no session bookkeeping from here on
+        self._router.closing = True
         self._server.close()
         connections = list(self._connections)
         for conn in connections:
             conn.close(Reason.SERVER_SHUTTING_DOWN)
-        for session in self._sessions.values():
-            session.cancel_timers()
-        self._sessions.clear()
+        for session in list(self._router.sessions.values()):
+            self._router.end(session)
         if connections:
             await asyncio.wait([c.lost for c in connections], timeout=SHUTDOWN_TIMEOUT)
             for conn in connections:
@@ -327,77 +308,6 @@ class EmbeddedBroker:
         dirty, self._dirty = self._dirty, []
         for conn in dirty:
             conn.flush()
-
-    def _attach(self, conn: _Connection, p: mqtt5.ConnectPacket) -> Session:
-        """Take over, resume or create the client's session and answer the CONNECT."""
-        client_id = p.client_id or f"auto-{uuid.uuid4().hex}"
-        old = self._sessions.get(client_id)
-        if old is not None and isinstance(old.outbox, _Connection):
-            log.info("%s: session taken over by a new connection", client_id)
-            old.outbox.close(Reason.SESSION_TAKEN_OVER)
-            old = self._sessions.get(client_id)  # it ended there if its expiry interval was 0
-        if old is not None and p.clean_start:
-            self._end_session(old)
-            old = None
-        session = old or Session(client_id)
-        self._sessions[client_id] = session
-        session.cancel_timers()
-        session.will = None  # reconnected within the will delay: that will is not sent
-        session.expiry_interval = p.session_expiry_interval
-        session.receive_max = p.receive_max
-        session.max_packet_size = p.max_packet_size
-        assigned = None if p.client_id else client_id
-        conn.send(mqtt5.ConnAckPacket(session_present=old is not None,
-                                      assigned_client_id=assigned, **_CAPABILITIES).write())
-        log.debug("%s: connected (session present: %s)", client_id, old is not None)
-        session.resume(conn)
-        return session
-
-    def _detach(self, conn: _Connection) -> None:
-        """Detach a closed connection from its session; publish or schedule its will."""
-        session, will = conn.session, conn.will
-        if session is None or session.outbox is not conn or self._closing:
-            return
-        session.outbox = None
-        loop = asyncio.get_running_loop()
-        if will is not None:
-            delay = min(will.will_delay_interval, session.expiry_interval)
-            if delay > 0:
-                session.will = will
-                session.will_timer = loop.call_later(delay, self._fire_will, session)
-            else:
-                self._publish(message_from(will, session.client_id))
-        if session.expiry_interval == 0:
-            self._end_session(session)
-        elif session.expiry_interval != NEVER_EXPIRES:
-            session.expiry_timer = loop.call_later(
-                session.expiry_interval, self._end_session, session)
-
-    def _fire_will(self, session: Session) -> None:
-        """Publish a will whose delay has run out (or whose session ended first)."""
-        will, session.will, session.will_timer = session.will, None, None
-        if will is not None:
-            self._publish(message_from(will, session.client_id))
-
-    def _end_session(self, session: Session) -> None:
-        """Forget a session and its subscriptions; a delayed will goes out now."""
-        for pattern in session.subscriptions:
-            self._tree.remove(pattern, session.client_id)
-        session.subscriptions.clear()
-        if self._sessions.get(session.client_id) is session:
-            del self._sessions[session.client_id]
-        session.cancel_timers()
-        self._fire_will(session)
-
-    def _publish(self, msg: Message) -> None:
-        """Keep or clear the retained copy, then deliver once to every matching session."""
-        if msg.retain:
-            if msg.payload:
-                self._retained[msg.topic] = msg
-            else:
-                self._retained.pop(msg.topic, None)
-        for sub in self._tree.subscribers(msg.topic, msg.sender):
-            sub.session.deliver(msg, min(msg.qos, sub.qos), msg.retain and sub.retain_as_published)
 
 
 def _packet_length(data: bytes | memoryview) -> tuple[int, int]:
