@@ -53,10 +53,16 @@ def test_each_rejection_is_dead_lettered_with_its_reason_and_the_next_press_stil
     alert = wait_until(service.alerts, 5, "the press after the rejects")[0]
     assert alert["type"] == "pendant_press"
 
-    store = SqliteStore.open(service.env["TELECARE_DATA_DIR"] + "/telecare.db")
-    reasons = sorted(row["reason"] for row in store.dead_letters())
-    store.close()
-    assert reasons == sorted(cases)
+    # the press rides its own connection and may overtake the rejects: wait for them too
+    def reasons() -> list[str]:
+        store = SqliteStore.open(service.env["TELECARE_DATA_DIR"] + "/telecare.db")
+        try:
+            return sorted(row["reason"] for row in store.dead_letters())
+        finally:
+            store.close()
+
+    wait_until(lambda: len(reasons()) >= len(cases), 5, "every reject to be dead-lettered")
+    assert reasons() == sorted(cases)
     metrics = service.metrics()
     for reason in cases:
         assert f'telecare_events_rejected_total{{reason="{reason}"}} 1.0' in metrics, reason
