@@ -99,6 +99,15 @@ class Event(msgspec.Struct, frozen=True):
     unregistered_device: bool = False
     clock_fault: bool = False
 
+    def flags(self) -> tuple[str, ...]:
+        """Name what is unusual about how this event arrived."""
+        marks = (
+            ("unregistered_device", self.unregistered_device),
+            ("misrouted", self.misrouted),
+            ("clock_fault", self.clock_fault),
+        )
+        return tuple(name for name, on in marks if on)
+
 
 class Alert(msgspec.Struct, frozen=True):
     """An alert as the operator queue and the CLI show it."""

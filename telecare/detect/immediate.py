@@ -23,15 +23,6 @@ def immediate(event: Event) -> Decision | None:
     """Return the decision an alarm-type event calls for, however late it arrives."""
     key = (event.type, event.event)
     if (alert_type := _ALARMS.get(key)) is not None:
-        flags = tuple(
-            name
-            for name, on in (
-                ("unregistered_device", event.unregistered_device),
-                ("misrouted", event.misrouted),
-                ("clock_fault", event.clock_fault),
-            )
-            if on
-        )
         return Raise(
             hub_id=event.hub_id,
             type=alert_type,
@@ -40,7 +31,7 @@ def immediate(event: Event) -> Decision | None:
             received_at=event.received_at,
             reason=f"{event.type} {event.event} on device {event.device_id}",
             device_id=event.device_id,
-            flags=flags,
+            flags=event.flags(),
         )
     if (alert_type := _CANCELS.get(key)) is not None:
         return Cancel(event.hub_id, alert_type, event.event_time)

@@ -298,15 +298,7 @@ class SqliteStore:
 
 def _event_row(e: Event) -> tuple[Any, ...]:
     value = None if e.value is None else msgspec.json.encode(e.value).decode()
-    flags = ",".join(
-        name
-        for name, on in (
-            ("misrouted", e.misrouted),
-            ("unregistered_device", e.unregistered_device),
-            ("clock_fault", e.clock_fault),
-        )
-        if on
-    )
+    flags = ",".join(e.flags())
     return (e.hub_id, e.seq, e.device_id, e.type, e.event, value, e.battery, e.ts,
             e.event_time, e.received_at, e.channel, flags)
 
