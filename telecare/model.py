@@ -131,6 +131,8 @@ class Alert(msgspec.Struct, frozen=True):
     cleared_at: int | None = None
     cancelled_at: int | None = None
     flags: tuple[str, ...] = ()
+    audience: str = "operator"
+    suppressed_by: str | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """Return the alert as JSON-ready fields, times in RFC 3339."""

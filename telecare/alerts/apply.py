@@ -45,6 +45,8 @@ def apply_decisions(store: Store, decisions: Iterable[Decision]) -> AlertChanges
                         "reason": decision.reason,
                         "device_id": decision.device_id,
                         "flags": decision.flags,
+                        "audience": decision.audience,
+                        "suppressed_by": decision.suppressed_by,
                     }
                 )
                 changes.opened.append((alert_id, decision.type.value))

@@ -19,6 +19,11 @@ class Raise:
     reason: str
     device_id: str | None = None
     flags: tuple[str, ...] = ()
+    # who it is for: the operator queue, or carers (welfare notices such as routine change)
+    audience: str = "operator"
+    # set when another condition explains this one away (e.g. "hub_silent" for inactivity
+    # in a home whose hub is silent); the alert is still stored and shown, never hidden
+    suppressed_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

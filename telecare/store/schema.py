@@ -77,7 +77,9 @@ CREATE TABLE IF NOT EXISTS alerts (
     outcome TEXT,
     cleared_at INTEGER,
     cancelled_at INTEGER,
-    flags TEXT NOT NULL DEFAULT ''
+    flags TEXT NOT NULL DEFAULT '',
+    audience TEXT NOT NULL DEFAULT 'operator',
+    suppressed_by TEXT
 );
 -- at most one unresolved alert per (hub, type): a repeat joins it
 CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_open

@@ -23,7 +23,7 @@ BUSY_TIMEOUT_MS: Final = 10_000
 _ALERT_COLUMNS: Final = (
     "id, hub_id, type, priority, state, raised_at, received_at, reason, occurrences, device_id, "
     "last_raised_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, outcome, "
-    "cleared_at, cancelled_at, flags"
+    "cleared_at, cancelled_at, flags, audience, suppressed_by"
 )
 _ALERT_FIELDS: Final = tuple(c.strip() for c in _ALERT_COLUMNS.split(","))
 _EVENT_INSERT: Final = (
