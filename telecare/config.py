@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telecare.model import DEFAULT_TZ
@@ -18,6 +18,8 @@ _ENV: Final = {
     "http_addr": "TELECARE_HTTP_ADDR",
     "default_tz": "TELECARE_DEFAULT_TZ",
     "instance": "TELECARE_INSTANCE",
+    "escalation_file": "TELECARE_ESCALATION_FILE",
+    "public_url": "TELECARE_PUBLIC_URL",
 }
 
 
@@ -36,7 +38,18 @@ class Settings:
     instance: str = "main"
     # how long the broker keeps our sessions (and queues for them) while we are down
     session_expiry_s: int = 7 * 24 * 3600
+    escalation_file: str = ""  # TOML of escalation policies; empty: the built-in ones
+    public_url: str = ""  # base of the accept links in messages; empty: http://HTTP_ADDR
+    sms_gateway: str = "file"  # file | notify | twilio
+    email_transport: str = "file"  # file | smtp
+    smtp: dict[str, Any] = field(default_factory=dict)
+    gov_notify: dict[str, Any] = field(default_factory=dict)
+    twilio: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def accept_base_url(self) -> str:
+        """Where contacts' accept links point."""
+        return self.public_url or f"http://{self.http_addr}"
     @property
     def db_path(self) -> Path:
         """The SQLite store's file."""

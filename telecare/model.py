@@ -35,6 +35,10 @@ class AlertType(StrEnum):
     HUB_SILENT = "hub_silent"
     LOW_BATTERY = "low_battery"
     CLOCK_FAULT = "clock_fault"
+    INACTIVITY = "inactivity"
+    NIGHT_EXIT = "night_exit"
+    DOOR_LEFT_OPEN = "door_left_open"
+    ROUTINE_CHANGE = "routine_change"
 
 
 class AlertState(StrEnum):
@@ -66,6 +70,24 @@ class Hub(msgspec.Struct, frozen=True):
     tz: str
     registered_at: int
     seq_epoch: int = 0
+
+
+class HubSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
+    """Per-home detection rules, set by an installer and kept with the hub.
+
+    Rules that suit only some residents (night exit, for people living with
+    dementia) are off by default. Times of day are the home's local clock.
+    """
+
+    night_exit: bool = False
+    night_start: str = "22:00"
+    night_end: str = "07:00"
+    return_min: int = 15
+    door_open_min: int = 15
+    inactivity: bool = True
+    # fixed inactivity timer (hours) while the home's own pattern is being learned
+    fallback_h: float = 4.0
+    routine: bool = True
 
 
 class Device(msgspec.Struct, frozen=True):

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Final
 
-from telecare.alerts.apply import AlertChanges, apply_decisions
+from telecare.alerts.apply import AlertBook, AlertChanges
 from telecare.detect import Decision, Engine
 from telecare.ingest.seqwindow import SeqWindow
 from telecare.ingest.validate import (
@@ -46,8 +46,11 @@ class BatchResult:
 class Pipeline:
     """Owns the registry caches, replay windows and the detection engine."""
 
-    def __init__(self, store: Store, engine: Engine, metrics: Metrics) -> None:
+    def __init__(
+        self, store: Store, engine: Engine, metrics: Metrics, book: AlertBook | None = None
+    ) -> None:
         self.store = store
+        self.book = book if book is not None else AlertBook()
         self.engine = engine
         self.metrics = metrics
         self._hubs: dict[str, Hub] = {}
@@ -117,7 +120,8 @@ class Pipeline:
                 self.store.insert_events(events)
                 self.store.insert_dead_letters(dead)
                 decisions.extend(self.engine.observe(events))
-                result.alerts = apply_decisions(self.store, decisions)
+                now = max((m.received_at for m in messages), default=0)
+                result.alerts = self.book.apply(self.store, decisions, now)
                 self._save_windows()
         except Exception:
             self._recover()
@@ -130,7 +134,8 @@ class Pipeline:
         try:
             with self.store.transaction():
                 self._refresh_registry()
-                changes = apply_decisions(self.store, self.engine.advance(watermark))
+                changes = self.book.apply(self.store, self.engine.advance(watermark), watermark)
+                changes.queued = self.book.advance(self.store, watermark)
         except Exception:
             self._recover()
             raise

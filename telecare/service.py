@@ -17,11 +17,18 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Final, Protocol, TypeVar
 
+from telecare.alerts import lifecycle
+from telecare.alerts.apply import AlertBook
+from telecare.alerts.channels.configure import build_channels
+from telecare.alerts.policy import load_policies
+from telecare.alerts.sender import OutboxSender
 from telecare.config import Settings
 from telecare.detect import Engine
 from telecare.http import make_app, make_server
 from telecare.ingest.mqtt import BrokerAddress, MqttSession
 from telecare.metrics import Metrics
+from telecare.people.crypto import FieldCipher
+from telecare.people.directory import Directory
 from telecare.pipeline import Pipeline
 from telecare.protocol import Channel, encode_ack, subscription_filter, topic_for
 from telecare.store import SqliteStore
@@ -47,6 +54,7 @@ class Service:
     on_change: Callable[[], None] | None = None
     _sessions: list[MqttSession] = field(default_factory=list)
     _started: asyncio.Event = field(default_factory=asyncio.Event)
+    _sender: OutboxSender = field(init=False)
 
     def ready(self) -> bool:
         """True once every broker session is subscribed."""
@@ -58,14 +66,19 @@ class Service:
 
     async def run(self) -> None:
         """Run until cancelled; stop cleanly, leaving the broker sessions to queue for us."""
+        policies = load_policies(self.settings.escalation_file)  # a bad file stops us here
+        channels = build_channels(self.settings)
         store = SqliteStore.open(self.settings.db_path)
+        cipher = FieldCipher.from_environment(self.settings.data_dir)
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="telecare-store")
-        pipeline = Pipeline(store, Engine.starting_at(now_ms()), self.metrics)
+        book = AlertBook.with_policies(policies, self.settings.accept_base_url)
+        pipeline = Pipeline(store, Engine.starting_at(now_ms()), self.metrics, book)
         loop = asyncio.get_running_loop()
 
         async def in_worker(fn: Callable[[], T]) -> T:
             return await loop.run_in_executor(executor, fn)
 
+        self._sender = OutboxSender(Directory(store, cipher), channels, in_worker, now_ms)
         try:
             await in_worker(pipeline.start)
             await self._serve(pipeline, in_worker)
@@ -90,12 +103,18 @@ class Service:
         )
         self._sessions = [alarm, events]
         host, port = self.settings.http_host_port
-        server = make_server(make_app(self.metrics, self.ready), host, port)
+        async def accept(token: str) -> str:
+            alert = await in_worker(partial(lifecycle.accept, pipeline.store, token, now=now_ms()))
+            self._changed()
+            return f"alert {alert.id}"
+
+        server = make_server(make_app(self.metrics, self.ready, accept), host, port)
         async with alarm, events, asyncio.TaskGroup() as tg:
             tg.create_task(self._consume(alarm, alarm, pipeline, in_worker), name="ingest-alarm")
             tg.create_task(self._consume(events, alarm, pipeline, in_worker), name="ingest-event")
             tg.create_task(self._tick(pipeline, in_worker), name="watermark-ticks")
             tg.create_task(server.serve(), name="http")
+            tg.create_task(self._sender.run(), name="outbox-sender")
             await alarm.wait_subscribed()
             await events.wait_subscribed()
             self._started.set()
@@ -133,6 +152,7 @@ class Service:
                 self._changed()
 
     def _changed(self) -> None:
+        self._sender.wake.set()
         if self.on_change is not None:
             self.on_change()
 

@@ -1,7 +1,14 @@
-"""What people do to an alert: acknowledge it, resolve it with an outcome code."""
+"""""What people do to an alert: acknowledge it, resolve it with an outcome code, accept it.
+
+Reopen rules: a resolved alert is never reopened; the same condition raised
+again afterwards opens a new alert. An acknowledged alert stays acknowledged
+when the condition repeats (the repeat is counted on it) and is re-escalated
+to a supervisor if it is left unresolved too long (the policy says how long).
+"""
 
 from __future__ import annotations
 
+from telecare.alerts import escalation
 from telecare.model import Alert, AlertState, Outcome
 from telecare.store import Store, StoreError
 
@@ -18,6 +25,7 @@ def acknowledge(store: Store, alert_id: int, *, by: str, now: int, note: str = "
             {"state": AlertState.ACKNOWLEDGED.value, "acknowledged_at": now, "acknowledged_by": by},
         )
         store.audit(now, by, "alert.acknowledge", f"alert:{alert_id}", note)
+        escalation.acknowledged(store, alert_id, now)
         return _get(store, alert_id)
 
 
@@ -41,7 +49,33 @@ def resolve(store: Store, alert_id: int, *, by: str, outcome: str, now: int) -> 
         }
         store.update_alert(alert_id, changes)
         store.audit(now, by, "alert.resolve", f"alert:{alert_id}", code.value)
+        escalation.resolved(store, alert_id, now)
         return _get(store, alert_id)
+
+
+def accept(store: Store, token: str, *, now: int, via: str = "link") -> Alert:
+    """A contact accepted through the link in their message: they are going. Audited.
+
+    The alert counts as acknowledged by that contact, which stops its escalation.
+    """
+    with store.transaction():
+        message = store.alerting.message_by_token(token)
+        if message is None:
+            raise StoreError("this link is not valid")
+        alert = _get(store, message.alert_id)
+        if alert.state == AlertState.RESOLVED:
+            raise StoreError(f"alert {alert.id} is already resolved; thank you")
+        first = store.alerting.accept(alert.id, message.recipient, now, via)
+        if first:
+            store.audit(now, f"contact:{message.recipient}", "alert.accept",
+                        f"alert:{alert.id}", via)
+        if alert.state == AlertState.OPEN:
+            store.update_alert(alert.id, {
+                "state": AlertState.ACKNOWLEDGED.value, "acknowledged_at": now,
+                "acknowledged_by": f"contact:{message.recipient}",
+            })
+            escalation.acknowledged(store, alert.id, now)
+        return _get(store, alert.id)
 
 
 def _get(store: Store, alert_id: int) -> Alert:

@@ -8,15 +8,123 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from telecare.model import Alert, Device, Event, Hub
 
+if TYPE_CHECKING:
+    from telecare.store.alerting import Escalation, OutboxRow, Silence
+
 DeadLetterRow = tuple[int, str, str, str, str | None, int | None, bytes]
+# (contact_id, hub_id or None for centre staff, role, position, channels, hours, consent, sealed)
+ContactRow = tuple[str, str | None, str, int, str, str, int, bytes]
+
+
+class PeopleRows(Protocol):
+    """Sealed resident and contact rows."""
+
+    def put_resident(self, resident_id: str, hub_id: str, sealed: bytes, now: int) -> None:
+        """Insert or replace the resident of a hub."""
+        ...
+
+    def resident(self, hub_id: str) -> tuple[str, bytes] | None:
+        """Return (resident_id, sealed) for a hub's resident."""
+        ...
+
+    def put_contact(self, row: ContactRow, now: int) -> None:
+        """Insert or replace a contact."""
+        ...
+
+    def contacts(self, hub_id: str | None) -> list[ContactRow]:
+        """Return a hub's contacts (None: the centre's staff) in order."""
+        ...
+
+    def contact(self, contact_id: str) -> ContactRow | None:
+        """Return one contact row."""
+        ...
+
+    def next_id(self, prefix: str) -> str:
+        """A fresh opaque id."""
+        ...
+
+
+class AlertingRows(Protocol):
+    """Escalations, outbox, acceptances and silences."""
+
+    def put_escalation(self, e: Escalation, now: int) -> None:
+        """Insert or replace an alert's escalation state."""
+        ...
+
+    def escalation(self, alert_id: int) -> Escalation | None:
+        """Return an alert's escalation state."""
+        ...
+
+    def due_escalations(self, now: int, limit: int = 500) -> list[Escalation]:
+        """Escalations whose next step is due."""
+        ...
+
+    def enqueue(self, values: dict[str, Any]) -> int | None:
+        """Add a message; a key already present is ignored (returns None)."""
+        ...
+
+    def due_messages(self, now: int, limit: int) -> list[OutboxRow]:
+        """Pending messages whose time has come, oldest first."""
+        ...
+
+    def message(self, message_id: int) -> OutboxRow | None:
+        """Return one outbox row."""
+        ...
+
+    def messages(self, alert_id: int | None = None) -> list[OutboxRow]:
+        """Every outbox row (of one alert), oldest first."""
+        ...
+
+    def message_by_token(self, token: str) -> OutboxRow | None:
+        """Return the message an accept link was sent in."""
+        ...
+
+    def update_message(self, message_id: int, changes: dict[str, Any]) -> None:
+        """Change some fields of an outbox row."""
+        ...
+
+    def cancel_pending(self, alert_id: int) -> int:
+        """Cancel an alert's messages that have not gone out; return how many."""
+        ...
+
+    def accept(self, alert_id: int, contact_id: str, at: int, via: str) -> bool:
+        """Record that a contact accepted; False if they already had."""
+        ...
+
+    def add_silence(self, hub_id: str | None, types: tuple[str, ...], starts_at: int,
+                    ends_at: int, reason: str, by: str) -> int:
+        """Create a silence; return its id."""
+        ...
+
+    def end_silence(self, silence_id: int, at: int) -> bool:
+        """End a silence early; False if there is no such active silence."""
+        ...
+
+    def silences(self, *, active_at: int | None = None) -> list[Silence]:
+        """All silences, or those in force at a time."""
+        ...
+
+    def newly_expired_silences(self, now: int) -> list[Silence]:
+        """Silences that ran out and have not yet been written to the audit log."""
+        ...
 
 
 class Store(Protocol):
     """Registry, events, dead letters, alerts and audit."""
+
+    @property
+    def people(self) -> PeopleRows:
+        """Sealed resident and contact rows."""
+        ...
+
+    @property
+    def alerting(self) -> AlertingRows:
+        """Escalations, outbox, acceptances and silences."""
+        ...
 
     def transaction(self) -> AbstractContextManager[None]:
         """One write transaction: all of it commits, or none."""

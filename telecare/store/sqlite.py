@@ -16,7 +16,9 @@ from typing import Any, Final
 import msgspec
 
 from telecare.model import Alert, Device, Event, Hub
+from telecare.store.alerting import ALERTING_DDL, SqliteAlerting
 from telecare.store.base import DeadLetterRow
+from telecare.store.people import PEOPLE_DDL, SqlitePeople
 from telecare.store.schema import DDL, SCHEMA_VERSION
 
 BUSY_TIMEOUT_MS: Final = 10_000
@@ -43,6 +45,8 @@ class SqliteStore:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self.people = SqlitePeople(conn)
+        self.alerting = SqliteAlerting(conn)
 
     @classmethod
     def open(cls, path: Path | str) -> SqliteStore:
@@ -59,7 +63,7 @@ class SqliteStore:
         conn.execute("PRAGMA foreign_keys=ON")
         store = cls(conn)
         with store.transaction():
-            for statement in DDL.split(";"):
+            for statement in ";".join((DDL, PEOPLE_DDL, ALERTING_DDL)).split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(
