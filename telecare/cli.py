@@ -17,9 +17,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from telecare import cli_care
 from telecare.alerts import lifecycle
+from telecare.alerts.policy import PolicyError
 from telecare.config import ConfigError, Settings, load_settings
 from telecare.model import DEFAULT_HEARTBEAT_S, Device, Outcome, rfc3339
+from telecare.people.crypto import CipherError
 from telecare.protocol import event_json_schema
 from telecare.registry import add_device, add_hub, import_devices, reset_seq
 from telecare.store import SqliteStore, StoreError
@@ -88,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dl.add_parser("list", help="list dead letters").add_argument("--json", action="store_true")
     sub.add_parser("schema", help="print the event payload's JSON Schema")
+    cli_care.add_parsers(sub)
     return p
 
 
@@ -100,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return _dispatch(args, settings)
-    except (ConfigError, StoreError) as exc:
+    except (ConfigError, StoreError, CipherError, PolicyError) as exc:
         print(f"telecare: {exc}", file=sys.stderr)
         return 2
 
@@ -118,6 +122,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     store = SqliteStore.open(settings.db_path)
     try:
+        if args.command in cli_care.COMMANDS:
+            return cli_care.dispatch(args, settings, store)
         return _store_command(args, settings, store)
     finally:
         store.close()
