@@ -11,7 +11,8 @@ import aiosmtplib
 
 from telecare.alerts.channels import Outgoing, PermanentError, RetryableError
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9.:_-]")
+# RFC 5322 msg-id: dot-atom text only, so the key's colons become dots
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 class SmtpEmail:
@@ -36,7 +37,7 @@ class SmtpEmail:
         mail["From"] = self.sender
         mail["To"] = message.to
         mail["Subject"] = message.subject
-        message_id = f"<{_UNSAFE.sub('-', message.key)}@{self.domain}>"
+        message_id = f"<{_UNSAFE.sub('.', message.key)}@{self.domain}>"
         mail["Message-ID"] = message_id
         mail.set_content(message.body)
         try:
