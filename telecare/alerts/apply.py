@@ -80,7 +80,7 @@ class AlertBook:
         return self.escalator.advance(store, now)
 
     def _open(self, store: Store, d: Raise, now: int, changes: AlertChanges) -> None:
-        suppressed_by = d.suppressed_by or _silenced_by(store, d, now)
+        suppressed_by = d.suppressed_by or _inhibited_by(store, d) or _silenced_by(store, d, now)
         priority = int(d.priority)
         group = _group_peers(store, d) if suppressed_by is None else []
         if group:
@@ -112,6 +112,14 @@ def _join(store: Store, existing: Alert, d: Raise) -> None:
         "priority": min(existing.priority, int(d.priority)),
         "flags": tuple(sorted(set(existing.flags) | set(d.flags))),
     })
+
+
+def _inhibited_by(store: Store, d: Raise) -> str | None:
+    """A home whose hub is silent cannot report activity: its welfare alerts are suspect."""
+    if d.priority != Priority.WELFARE:
+        return None
+    silent = store.unresolved_alert(d.hub_id, AlertType.HUB_SILENT)
+    return "hub_silent" if silent is not None and silent.cleared_at is None else None
 
 
 def _silenced_by(store: Store, d: Raise, now: int) -> str | None:
