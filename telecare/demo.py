@@ -31,6 +31,8 @@ from telecare.broker import EmbeddedBroker
 from telecare.config import Settings
 from telecare.console import queue_table
 from telecare.ingest.mqtt import BrokerAddress
+from telecare.people.crypto import FieldCipher
+from telecare.people.directory import ContactSpec, Directory
 from telecare.registry import import_devices
 from telecare.service import Service
 from telecare.store import SqliteStore
@@ -133,7 +135,8 @@ async def _demo(settings: Settings, workdir: Path, n_homes: int, seconds: float,
         demo_settings = replace(
             settings, broker_url=broker_url, data_dir=workdir / "data",
             http_addr=f"{http_host}:{http_port}", instance=f"demo-{_free_port()}",
-            session_expiry_s=0,
+            session_expiry_s=0, escalation_file=str(_demo_policy(workdir)),
+            sms_gateway="file", email_transport="file",
         )
         store = SqliteStore.open(demo_settings.db_path)
         csv_path = workdir / "devices.csv"
@@ -143,6 +146,7 @@ async def _demo(settings: Settings, workdir: Path, n_homes: int, seconds: float,
         with store.transaction():  # the demo's hubs beat every few seconds
             for home in homes:
                 store.upsert_hub(home.hub_id, DEMO_HEARTBEAT_S, settings.default_tz, now)
+        _demo_contacts(store, demo_settings, [h.hub_id for h in homes], now)
         service = Service(demo_settings)
         console.print(
             f"[bold]telecare demo[/]: {n_homes} simulated homes, {broker_note}, "
@@ -166,7 +170,41 @@ async def _demo(settings: Settings, workdir: Path, n_homes: int, seconds: float,
             title = f"alert queue at the end ({time.strftime('%H:%M:%S')})"
             console.print(queue_table(store.alerts(), now_ms=int(time.time() * 1000),
                                       title=title))
+            sent = [m for m in store.alerting.messages() if m.state == "sent"]
+            console.print(f"{len(sent)} notifications sent (written to "
+                          f"{demo_settings.data_dir}/sms-outbox.jsonl and email-outbox.jsonl):")
+            for m in sent[-8:]:
+                console.print(f"  {m.channel:<5} {m.recipient} alert #{m.alert_id} {m.kind}")
             store.close()
+
+
+def _demo_policy(workdir: Path) -> Path:
+    """Escalation fast enough to watch: supervisor at 20 s, carers from 40 s."""
+    path = workdir / "escalation.toml"
+    path.write_text(
+        '[[policy]]\nname = "demo-life-safety"\npriorities = [1, 2]\nsteps = [\n'
+        '  { target = "supervisor", wait_s = 20 },\n'
+        '  { target = "carer", wait_s = 20, attempts = 2, retry_s = 20, require_accept = true },\n'
+        ']\n[[policy]]\nname = "demo-technical"\npriorities = [3, 4]\n'
+        'steps = [{ target = "supervisor", wait_s = 30, channels = ["email"] }]\n'
+    )
+    return path
+
+
+def _demo_contacts(store: SqliteStore, settings: Settings, hubs: list[str], now: int) -> None:
+    """A supervisor and two carers per home, with reserved drama numbers and example.org mail."""
+    directory = Directory(store, FieldCipher.from_environment(settings.data_dir))
+    with store.transaction():
+        directory.add_contact(None, ContactSpec(
+            role="supervisor", name="Duty supervisor", email="supervisor@centre.example",
+            channels=["email"], consent=True), now=now)
+        for i, hub_id in enumerate(hubs):
+            directory.add_contact(hub_id, ContactSpec(
+                role="carer", name="Carer A", phone=f"+44770090{i:04d}", channels=["sms"],
+                consent=True), now=now)
+            directory.add_contact(hub_id, ContactSpec(
+                role="carer", name="Carer B", email=f"carer.b.{i}@example.org",
+                channels=["email"], consent=True), now=now)
 
 
 class _DemoOver(Exception):

@@ -125,3 +125,20 @@ def test_sigterm_stops_cleanly_and_the_broker_keeps_the_session_for_the_restart(
     alert = wait_until(service.alerts, 10, "the press queued while stopped")[0]
     assert alert["type"] == "pendant_press"
     wait_until(lambda: hub_client.acks == [{"v": 1, "seq": 1}], 5, "the ack after restart")
+
+
+def test_an_offline_status_retained_before_the_service_started_waits_for_the_grace(
+    service_env: ServiceProcess, hub_client: HubClient
+) -> None:
+    """After our own restart, a hub is not called silent before its grace from our start."""
+    service_env.cli("hub", "add", HUB, "--heartbeat-s", "1")
+    hub_client.publish(topic_for(HUB, Channel.STATUS), "offline", retain=True)
+    started = time.monotonic()
+    service_env.start()
+    try:
+        alert = wait_until(service_env.alerts, 40, "hub_silent after the grace", step=0.25)[0]
+        after = time.monotonic() - started
+        assert alert["type"] == "hub_silent" and "no message" in alert["reason"]
+        assert after >= 2 * 1 + 30 - 2, f"raised after {after:.1f} s, before the grace"
+    finally:
+        service_env.stop()

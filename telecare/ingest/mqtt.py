@@ -285,6 +285,9 @@ class MqttSession:
                 f,
                 max_qos=mqtt5.QoS.AT_LEAST_ONCE,
                 retain_handling=mqtt5.RetainHandling.SEND_IF_SUBSCRIPTION_NOT_EXISTS,
+                # so that the retain flag means "stored earlier", not "published retained":
+                # a status replayed from the broker's store is old news
+                retain_as_published=False,
             )
             for f in self.filters
         ]
@@ -340,7 +343,9 @@ class MqttSession:
 
     def _on_packet(self, wire: _Wire, packet: mqtt5.Packet, received_at: int) -> None:
         if isinstance(packet, mqtt5.PublishPacket):
-            self._pending.append(RawMessage(packet.topic, packet.payload, received_at))
+            self._pending.append(
+                RawMessage(packet.topic, packet.payload, received_at, packet.retain)
+            )
             self._pending_ids.append(packet.packet_id or 0)
             self._pending_gen.append(wire.generation)
             self._has_pending.set()

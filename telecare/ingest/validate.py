@@ -61,6 +61,7 @@ class RawMessage:
     topic: str
     payload: bytes
     received_at: int
+    retained: bool = False  # replayed from the broker's retained store, not live
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,7 @@ class StatusChange:
     hub_id: str
     online: bool
     received_at: int
+    retained: bool = False
 
 
 Verdict = Event | Duplicate | StatusChange | Rejected
@@ -202,4 +204,4 @@ def _status(msg: RawMessage, hub_id: str, registry: Registry) -> StatusChange | 
         return Rejected(RejectReason.BAD_STATUS, detail, msg, hub_id)
     if registry.hub(hub_id) is None:
         return Rejected(RejectReason.UNKNOWN_HUB, "hub is not registered", msg, hub_id)
-    return StatusChange(hub_id, text == b"online", msg.received_at)
+    return StatusChange(hub_id, text == b"online", msg.received_at, msg.retained)
