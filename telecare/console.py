@@ -41,6 +41,8 @@ def queue_table(alerts: Sequence[Alert], *, now_ms: int, title: str) -> Table:
             notes.append("cleared by device")
         if a.cancelled_at:
             notes.append("resident pressed I'm OK")
+        if a.suppressed_by:
+            notes.append(f"suppressed by {a.suppressed_by}")
         notes.extend(a.flags)
         what = a.reason + (f"  [{'; '.join(notes)}]" if notes else "")
         table.add_row(
