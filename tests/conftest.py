@@ -114,7 +114,10 @@ class ServiceProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "telecare", "serve"], env=self.env, stdout=log, stderr=log
         )
-        wait_until(self.healthy, 20, "service /healthz to answer 200")
+        try:
+            wait_until(self.healthy, 20, "service /healthz to answer 200")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; service output:\n{self.logs()[-3000:]}") from None
 
     def healthy(self) -> bool:
         """Tell whether /healthz answers 200."""
