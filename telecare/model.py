@@ -35,6 +35,7 @@ class AlertType(StrEnum):
     HUB_SILENT = "hub_silent"
     LOW_BATTERY = "low_battery"
     CLOCK_FAULT = "clock_fault"
+    FALL_DETECTED = "fall_detected"
     INACTIVITY = "inactivity"
     NIGHT_EXIT = "night_exit"
     DOOR_LEFT_OPEN = "door_left_open"
