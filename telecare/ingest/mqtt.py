@@ -301,7 +301,12 @@ class MqttSession:
         # what we published but never saw acknowledged goes again, marked duplicate
         resend = []
         for out in self._outgoing.values():
-            out.packet.duplicate = out.sent
+            if out.sent:  # packets are immutable: a resend is a copy marked duplicate
+                p = out.packet
+                out.packet = mqtt5.PublishPacket(
+                    p.topic, p.payload, qos=p.qos, retain=p.retain, packet_id=p.packet_id,
+                    duplicate=True,
+                )
             out.sent = True
             resend.append(out.packet.write())
         if resend:
