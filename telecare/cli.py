@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from telecare import cli_care
+from telecare import cli_care, rules
 from telecare.alerts import lifecycle
 from telecare.alerts.policy import PolicyError
 from telecare.config import ConfigError, Settings, load_settings
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     h_reset.add_argument("hub_id")
     h_reset.add_argument("--by", default=None)
     hub.add_parser("list", help="list registered hubs")
+    rules.add_arguments(hub.add_parser("configure", help="set a home's detection rules (audited)"))
 
     dev = sub.add_parser("device", help="register devices").add_subparsers(
         dest="action", required=True
@@ -91,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dl.add_parser("list", help="list dead letters").add_argument("--json", action="store_true")
     sub.add_parser("schema", help="print the event payload's JSON Schema")
+    bt = sub.add_parser("backtest", help="run detection over an event-log CSV, in event time")
+    bt.add_argument("file", type=Path)
+    bt.add_argument("--json", action="store_true", help="alerts as JSON lines only")
+    bt.add_argument("--tz", default=None, help="homes' IANA zone (default TELECARE_DEFAULT_TZ)")
+    bt.add_argument("--settings", type=Path, default=None, help='JSON {"*"|HUB_ID: rules}')
     cli_care.add_parsers(sub)
     return p
 
@@ -117,6 +123,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return run_demo(settings, homes=args.homes, seconds=args.seconds,
                         embedded_broker=args.embedded_broker)
+    if args.command == "backtest":
+        from telecare.backtest import BacktestError
+        from telecare.backtest import main as backtest
+
+        try:
+            return backtest(args.file, as_json=args.json, tz=args.tz or settings.default_tz,
+                            settings_path=args.settings)
+        except BacktestError as exc:
+            print(f"telecare: {exc}", file=sys.stderr)
+            return 2
     if args.command == "schema":
         print(json.dumps(event_json_schema(), indent=2))
         return 0
@@ -141,6 +157,10 @@ def _store_command(args: argparse.Namespace, settings: Settings, store: SqliteSt
         case ("hub", "reset-seq"):
             reset_seq(store, args.hub_id, now=now, by=_actor(args))
             print(f"hub {args.hub_id}: seq window reset; the next seq may start from 0")
+        case ("hub", "configure"):
+            rules_now = rules.configure_hub(store, args.hub_id, rules.changes_from(args),
+                                            now=now, by=_actor(args))
+            print(rules.describe(args.hub_id, rules_now))
         case ("hub", "list"):
             for hub in store.hubs():
                 print(f"{hub.hub_id}\theartbeat {hub.heartbeat_s} s\t{hub.tz}")

@@ -40,6 +40,7 @@ class AlertType(StrEnum):
     NIGHT_EXIT = "night_exit"
     DOOR_LEFT_OPEN = "door_left_open"
     ROUTINE_CHANGE = "routine_change"
+    MAINS_LOST = "mains_lost"
 
 
 class AlertState(StrEnum):

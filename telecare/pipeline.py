@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Final
 
+import msgspec
+
 from telecare.alerts.apply import AlertBook, AlertChanges
 from telecare.detect import Decision, Engine
 from telecare.ingest.seqwindow import SeqWindow
@@ -26,13 +28,16 @@ from telecare.ingest.validate import (
     classify,
 )
 from telecare.metrics import Metrics
-from telecare.model import AlertType, Device, Event, Hub
+from telecare.model import AlertType, Device, Event, Hub, HubSettings
 from telecare.protocol import Channel
 from telecare.store import DeadLetterRow, Store
 
 log = logging.getLogger(__name__)
 
 MAX_DEAD_LETTER_BYTES: Final = 1024 * 1024
+# detector state is checkpointed every this many ticks, and in the same transaction as
+# any alert a tick raises (so a restart never raises it again)
+CHECKPOINT_EVERY_TICKS: Final = 60
 
 
 @dataclass
@@ -58,6 +63,8 @@ class Pipeline:
         self._windows: dict[str, SeqWindow] = {}
         self._touched: set[str] = set()
         self._registry_version = -1
+        self._settings: dict[str, HubSettings] = {}
+        self._ticks = 0
 
     # Registry protocol for validation -------------------------------------------
 
@@ -86,7 +93,8 @@ class Pipeline:
     # lifecycle -------------------------------------------------------------------
 
     def start(self) -> None:
-        """Load the registry and restore which hubs already have a silence alert."""
+        """Restore detector state, load the registry and which hubs have a silence alert."""
+        self.engine.restore(self.store.load_checkpoints())
         self._refresh_registry()
         for hub_id in self.store.open_alert_hubs(AlertType.HUB_SILENT):
             self.engine.supervision.mark_silent(hub_id)
@@ -134,7 +142,11 @@ class Pipeline:
         try:
             with self.store.transaction():
                 self._refresh_registry()
-                changes = self.book.apply(self.store, self.engine.advance(watermark), watermark)
+                decisions = self.engine.advance(watermark)
+                changes = self.book.apply(self.store, decisions, watermark)
+                self._ticks += 1
+                if decisions or self._ticks % CHECKPOINT_EVERY_TICKS == 0:
+                    self._save_checkpoint(watermark)
                 changes.queued = self.book.advance(self.store, watermark)
         except Exception:
             self._recover()
@@ -143,7 +155,15 @@ class Pipeline:
             self.metrics.alerts_raised.labels(alert_type).inc()
         return changes
 
+    def checkpoint(self, at: int) -> None:
+        """Save the detector state that changed since the last checkpoint (on a clean stop)."""
+        with self.store.transaction():
+            self._save_checkpoint(at)
+
     # internals -------------------------------------------------------------------
+
+    def _save_checkpoint(self, at: int) -> None:
+        self.store.save_checkpoints((key, at, blob) for key, blob in self.engine.checkpoint())
 
     def _status(self, status: StatusChange) -> list[Decision]:
         self.store.set_hub_status(status.hub_id, status.online, status.received_at)
@@ -160,12 +180,20 @@ class Pipeline:
         if version == self._registry_version:
             return
         hubs = {hub.hub_id: hub for hub in self.store.hubs()}
+        settings = _hub_settings(self.store.hub_settings())
         for hub_id, hub in hubs.items():
             old = self._hubs.get(hub_id)
             if old is None or old.seq_epoch != hub.seq_epoch:
                 self._windows.pop(hub_id, None)  # reset-seq: start a fresh window
             if old != hub:
                 self.engine.supervision.watch(hub_id, hub.heartbeat_s, hub.registered_at)
+            rules = settings.get(hub_id, HubSettings())
+            if old is None or old.tz != hub.tz or self._settings.get(hub_id) != rules:
+                self.engine.configure(hub_id, tz=hub.tz, settings=rules)
+        for device in self.store.all_devices():
+            self.engine.register_device(device.hub_id, device.device_id, device.type,
+                                        device.location)
+        self._settings = settings
         for hub_id in set(self._hubs) - set(hubs):
             self.engine.supervision.forget(hub_id)
         self._hubs = hubs
@@ -203,6 +231,16 @@ class Pipeline:
         for _, alert_type in result.alerts.opened:
             m.alerts_raised.labels(alert_type).inc()
         m.batch_size.set(len(events) + duplicates + sum(reasons.values()))
+
+
+def _hub_settings(stored: dict[str, str]) -> dict[str, HubSettings]:
+    out = {}
+    for hub_id, text in stored.items():
+        try:
+            out[hub_id] = msgspec.json.decode(text, type=HubSettings)
+        except msgspec.DecodeError:
+            log.exception("hub %s has unreadable detection settings; using defaults", hub_id)
+    return out
 
 
 def _classify_safely(msg: RawMessage, registry: Pipeline) -> Verdict:

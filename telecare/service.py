@@ -83,6 +83,11 @@ class Service:
             await in_worker(pipeline.start)
             await self._serve(pipeline, in_worker)
         finally:
+            # a clean stop keeps the detectors' pending timers; blocking is fine here
+            try:
+                executor.submit(pipeline.checkpoint, now_ms()).result(timeout=30)
+            except Exception:
+                log.exception("could not checkpoint the detectors on stop")
             executor.shutdown(wait=True)
             store.close()
 

@@ -44,6 +44,13 @@ class DeviceConditions:
             elif level >= BATTERY_RESTORED and key in self._low:
                 self._low.discard(key)
                 out.append(Clear(event.hub_id, AlertType.LOW_BATTERY, event.event_time))
+        if event.type == "hub" and event.event == "mains_lost":
+            out.append(Raise(hub_id=event.hub_id, type=AlertType.MAINS_LOST,
+                             priority=Priority.TECHNICAL, at=event.event_time,
+                             received_at=event.received_at,
+                             reason="hub lost mains power; running on its backup battery"))
+        elif event.type == "hub" and event.event == "mains_restored":
+            out.append(Clear(event.hub_id, AlertType.MAINS_LOST, event.event_time))
         if event.clock_fault and event.hub_id not in self._clock_faulty:
             self._clock_faulty.add(event.hub_id)
             skew_s = (event.ts - event.received_at) // 1000

@@ -213,3 +213,23 @@ class Store(Protocol):
     def audit(self, at: int, actor: str, action: str, subject: str, detail: str = "") -> None:
         """Append one line to the audit log."""
         ...
+
+    def all_devices(self) -> list[Device]:
+        """Return every registered device of every hub."""
+        ...
+
+    def set_hub_settings(self, hub_id: str, settings_json: str) -> None:
+        """Store a hub's detection rules (JSON of HubSettings)."""
+        ...
+
+    def hub_settings(self) -> dict[str, str]:
+        """Return every hub's stored detection rules (JSON), by hub id."""
+        ...
+
+    def save_checkpoints(self, rows: Iterable[tuple[str, int, bytes]]) -> None:
+        """Store (key, at, state) rows of detector state, replacing older ones."""
+        ...
+
+    def load_checkpoints(self) -> list[tuple[str, bytes]]:
+        """Return every stored (key, state) row of detector state."""
+        ...

@@ -93,4 +93,16 @@ CREATE TABLE IF NOT EXISTS audit (
     subject TEXT NOT NULL,
     detail TEXT NOT NULL DEFAULT ''
 );
+-- per-home detection rules (HubSettings as JSON), kept with the hub
+CREATE TABLE IF NOT EXISTS hub_settings (
+    hub_id TEXT PRIMARY KEY REFERENCES hubs(hub_id),
+    settings TEXT NOT NULL
+);
+-- detection engine state, one row per home (and one for the engine), so a restart
+-- neither forgets a pending timer nor re-raises an old alert
+CREATE TABLE IF NOT EXISTS detector_checkpoints (
+    key TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    state BLOB NOT NULL
+);
 """

@@ -292,6 +292,44 @@ class SqliteStore:
             (at, actor, action, subject, detail),
         )
 
+    # detection settings and checkpoints ----------------------------------------
+
+    def all_devices(self) -> list[Device]:
+        """Return every registered device of every hub."""
+        rows = self._conn.execute(
+            "SELECT hub_id, device_id, type, location FROM devices ORDER BY hub_id, device_id"
+        ).fetchall()
+        return [Device(*row) for row in rows]
+
+    def set_hub_settings(self, hub_id: str, settings_json: str) -> None:
+        """Store a hub's detection rules (JSON of HubSettings)."""
+        if self.hub(hub_id) is None:
+            raise StoreError(f"hub {hub_id} is not registered")
+        self._conn.execute(
+            "INSERT INTO hub_settings(hub_id, settings) VALUES (?, ?) "
+            "ON CONFLICT(hub_id) DO UPDATE SET settings=excluded.settings",
+            (hub_id, settings_json),
+        )
+        self._bump_registry()
+
+    def hub_settings(self) -> dict[str, str]:
+        """Return every hub's stored detection rules (JSON), by hub id."""
+        rows = self._conn.execute("SELECT hub_id, settings FROM hub_settings").fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def save_checkpoints(self, rows: Iterable[tuple[str, int, bytes]]) -> None:
+        """Store (key, at, state) rows of detector state, replacing older ones."""
+        self._conn.executemany(
+            "INSERT INTO detector_checkpoints(key, at, state) VALUES (?,?,?) "
+            "ON CONFLICT(key) DO UPDATE SET at=excluded.at, state=excluded.state",
+            rows,
+        )
+
+    def load_checkpoints(self) -> list[tuple[str, bytes]]:
+        """Return every stored (key, state) row of detector state."""
+        rows = self._conn.execute("SELECT key, state FROM detector_checkpoints").fetchall()
+        return [(str(r[0]), bytes(r[1])) for r in rows]
+
     def audit_log(self) -> list[tuple[int, str, str, str, str]]:
         """Return the audit log, oldest first."""
         rows = self._conn.execute(

@@ -1,0 +1,110 @@
+"""How long this home normally goes without activity at each hour of the day.
+
+Each gap between two signs of life, while the resident is at home and awake,
+is counted in a histogram by the local hour it started in and its length
+(log-spaced bins). The threshold for an hour is an extreme-value estimate:
+take the k longest gaps of that hour and its neighbours (peaks over a
+threshold `u`), fit an exponential tail to how far they run past `u` (mean
+excess `beta`, taken at its upper 90% confidence bound), and go out until
+the expected number of normal gaps that long is the false-alert budget. With `r` such gaps per day:
+
+    T = u + beta * ln(r / budget_per_hour)
+
+An exponential tail (the generalised Pareto with shape 0) is the usual
+compromise for a few dozen exceedances: a heavier-tailed fit is too unstable
+on a fortnight of one home's data, a lighter one too bold.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+from scipy import special
+
+MINUTE_MS: Final = 60_000
+# gap bins in minutes: bin b holds gaps in [EDGES[b], EDGES[b+1]); bin 0 also holds shorter ones
+BINS: Final = 56
+EDGES_MIN: Final = 5.0 * 1.15 ** np.arange(BINS + 1)  # 5 min ... ~13 days
+_LOG_RATIO: Final = math.log(1.15)
+# a gap is taken as its bin's geometric middle: within 7% of its length, and no sums to keep
+MIDS_MIN: Final = np.sqrt(EDGES_MIN[:-1] * EDGES_MIN[1:])
+
+# k longest gaps define the tail; fewer than this and the hour keeps its fallback
+TAIL_GAPS: Final = 10
+# the tail's scale is taken at this upper confidence bound, not its estimate: with twenty
+# exceedances from a few weeks of one home, beta is uncertain by a third either way
+BETA_CONFIDENCE: Final = 0.90
+MIN_GAPS: Final = 30
+MIN_DAYS: Final = 7.0
+# an hour is learned only once gaps starting near it were seen on this many (weighted) days:
+# a rare normal gap (back to bed after a night-time toilet visit) must have had its chance
+# to be seen before a threshold is set, or it is flagged and never learned
+MIN_GAP_DAYS: Final = 8.0
+# weights of the neighbouring hours pooled with each hour (h-2 .. h+2)
+POOL: Final = np.array([0.25, 0.5, 1.0, 0.5, 0.25])
+# false inactivity alerts per home-day the learned thresholds aim for (about 0.3 a month)
+FALSE_PER_DAY: Final = 0.01
+MIN_THRESHOLD_MIN: Final = 45.0
+MAX_THRESHOLD_MIN: Final = 16 * 60.0
+# histograms decay by this factor each day, so a changed routine is learned in weeks
+DAILY_DECAY: Final = 0.98
+
+
+def _pooling_matrix() -> np.ndarray:
+    pool = np.zeros((24, 24))
+    for hour in range(24):
+        for shift, weight in zip(range(-2, 3), POOL, strict=True):
+            pool[hour, (hour + shift) % 24] = weight
+    return pool
+
+
+# row h pools hours h-2 .. h+2 with the POOL weights (the day wraps round)
+_POOLING: Final = _pooling_matrix()
+
+
+def gap_bin(gap_ms: int) -> int:
+    """Return the histogram bin of a gap length."""
+    minutes = gap_ms / MINUTE_MS
+    if minutes < EDGES_MIN[1]:
+        return 0
+    return min(BINS - 1, int(math.log(minutes / 5.0) / _LOG_RATIO))
+
+
+def thresholds_min(
+    counts: np.ndarray, gap_days: np.ndarray, days: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return per-hour thresholds (minutes) and whether each is learned, for one home.
+
+    counts: [24, BINS] (decayed) gap counts per local start hour and length bin;
+    gap_days: [24] (decayed) days with at least one gap starting in each hour;
+    days: the (decayed) number of days they cover.
+    """
+    pooled_n = _POOLING @ counts.astype(np.float64)
+    pooled_days = _POOLING @ gap_days.astype(np.float64)
+    pooled_s = pooled_n * MIDS_MIN
+    # tail[h, b]: pooled gaps at least EDGES[b] long
+    tail_n = np.cumsum(pooled_n[:, ::-1], axis=1)[:, ::-1]
+    tail_s = np.cumsum(pooled_s[:, ::-1], axis=1)[:, ::-1]
+    # u: the highest edge with at least TAIL_GAPS pooled gaps beyond it
+    enough = tail_n >= TAIL_GAPS
+    top = BINS - 1 - np.argmax(enough[:, ::-1], axis=1)
+    rows = np.arange(24)
+    n_u = tail_n[rows, top]
+    u = EDGES_MIN[top]
+    beta = np.maximum(tail_s[rows, top] / np.maximum(n_u, 1e-9) - u, 1.0)
+    # exponential scale from n exceedances: 2 n beta_hat / beta ~ chi2(2n)
+    dof = 2.0 * np.maximum(n_u, 1.0)
+    beta = beta * dof / special.chdtri(dof, BETA_CONFIDENCE)
+    per_day = n_u / max(days, 1e-9) / POOL.sum()
+    budget = FALSE_PER_DAY / 24.0
+    reach = np.log(np.maximum(per_day / budget, 1.0))
+    threshold = np.clip(u + beta * reach, MIN_THRESHOLD_MIN, MAX_THRESHOLD_MIN)
+    learned = (
+        enough.any(axis=1)
+        & (tail_n[:, 0] >= MIN_GAPS)
+        & (pooled_days >= MIN_GAP_DAYS)
+        & (days >= MIN_DAYS)
+    )
+    return threshold, learned

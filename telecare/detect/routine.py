@@ -1,0 +1,82 @@
+"""Routine change: a day far below this home's usual activity, or more night-time
+toilet visits than usual over several nights. Welfare notices for carers.
+
+Counts are compared with the home's own baseline through a negative binomial
+(a Poisson whose rate varies from day to day, which is what real days do):
+mean `mu`, variance `phi * mu`. Only days and nights that were not flagged
+feed the baseline, so an illness does not teach the detector that it is normal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from scipy import special
+
+# a day: flagged when this unlikely, or when two days running are each below LOW_P_STREAK
+LOW_P_DAY: Final = 1e-4
+LOW_P_STREAK: Final = 0.002
+MIN_DAYS: Final = 7
+MIN_EXPECTED_DAY: Final = 30.0  # too few expected events to say anything about a day
+MIN_HOME_HOURS: Final = 8.0  # a day mostly out is not judged
+# nights: this many nights summed, flagged when this unlikely and clearly above the mean
+NIGHTS_SUMMED: Final = 3
+HIGH_P_NIGHTS: Final = 1e-3
+# nights already this unusual are not learned from either: a rise over several nights must
+# not become the baseline before it is flagged
+HOLD_P_NIGHTS: Final = 0.05
+MIN_NIGHTS: Final = 10
+NIGHT_RATE_FLOOR: Final = 0.25  # visits per night assumed at least, so a dry spell is no baseline
+NIGHT_DISPERSION: Final = 1.5
+# rates are shrunk: an hour-of-day towards the home's overall rate, an hour-of-week towards its
+# hour-of-day, as if this many hours at home had been seen at the broader rate
+SHRINK_DAY_HOURS: Final = 3.0
+SHRINK_WEEK_HOURS: Final = 6.0
+# and a day must also be this far below what is expected (a rate halved, not a quiet Sunday)
+LOW_RATIO_DAY: Final = 0.5
+LOW_RATIO_STREAK: Final = 0.5
+WEEKLY_DECAY: Final = 0.9
+
+
+def nb_cdf(x: float, mu: float, phi: float) -> float:
+    """P(X <= x) for a negative binomial with mean mu and variance phi * mu (phi > 1)."""
+    if x < 0:
+        return 0.0
+    if phi <= 1.0 + 1e-6:
+        return float(special.gammaincc(x + 1.0, mu))  # the Poisson limit
+    n = mu / (phi - 1.0)
+    return float(special.betainc(n, x + 1.0, 1.0 / phi))
+
+
+def nb_sf(x: float, mu: float, phi: float) -> float:
+    """P(X >= x) for the same negative binomial."""
+    return 1.0 - nb_cdf(x - 1.0, mu, phi)
+
+
+@dataclass(frozen=True, slots=True)
+class DayVerdict:
+    """What one finished day says about the home's activity."""
+
+    p_low: float
+    expected: float
+    flagged: bool
+    low: bool  # low enough that a second such day in a row is flagged
+
+
+def judge_day(count: float, expected: float, phi: float, *, low_yesterday: bool) -> DayVerdict:
+    """Judge a day's activity count against what this home usually does in those hours."""
+    if expected < MIN_EXPECTED_DAY:
+        return DayVerdict(1.0, expected, False, False)
+    p = nb_cdf(count, expected, phi)
+    ratio = count / expected
+    low = p < LOW_P_STREAK and ratio <= LOW_RATIO_STREAK
+    flagged = (p < LOW_P_DAY and ratio <= LOW_RATIO_DAY) or (low and low_yesterday)
+    return DayVerdict(p, expected, flagged, low)
+
+
+def judge_nights(visits: float, usual_per_night: float) -> tuple[float, bool]:
+    """Judge the toilet visits of the last few nights against the usual rate."""
+    mu = NIGHTS_SUMMED * max(usual_per_night, NIGHT_RATE_FLOOR)
+    p = nb_sf(visits, mu, NIGHT_DISPERSION)
+    return p, p < HIGH_P_NIGHTS and visits >= mu + 3.0

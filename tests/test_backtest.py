@@ -1,0 +1,95 @@
+"""`telecare backtest`: the engine over an event-log CSV, streamed, in event time."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from telecare.backtest import alert_json, main, run_backtest
+from telecare.detect import Raise
+from telecare.model import HubSettings
+
+HEADER = "ts,hub_id,device_id,type,event,value,location\n"
+REAL_HOME_A = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-home-a"
+
+
+def stamp(minute: int) -> str:
+    return f"2026-03-02T{minute // 60:02d}:{minute % 60:02d}:00Z"
+
+
+def write_log(path: Path, *, hubs: int = 3, silent_from: int | None = None) -> Path:
+    """Hubs with heartbeats every minute 00:00-23:59; hub 0 presses at 08:00; hub 1 goes
+    quiet inside after 09:00 (a collapse); hub 2's heartbeats stop at silent_from."""
+    rows = []
+    for minute in range(24 * 60):
+        for h in range(hubs):
+            if not (h == 2 and silent_from is not None and minute >= silent_from):
+                rows.append(f"{stamp(minute)},H-{h},hub,hub,heartbeat,,\n")
+            quiet = (h == 1 and minute > 9 * 60) or (
+                h == 2 and silent_from is not None and minute >= silent_from
+            )
+            if minute % 30 == 7 and not quiet:
+                rows.append(f"{stamp(minute)},H-{h},pir-1,motion,active,,lounge\n")
+        if minute == 8 * 60:
+            rows.append(f"{stamp(minute)},H-0,pendant-1,pendant,press,,\n")
+    path.write_text(HEADER + "".join(rows))
+    return path
+
+
+def alerts_of(path: Path, **options: object) -> list[dict[str, object]]:
+    found: list[Raise] = []
+    run_backtest(path, tz="UTC", on_alert=found.append, **options)  # type: ignore[arg-type]
+    return [alert_json(a) for a in found]
+
+
+def test_backtest_prints_json_lines_with_the_contract_fields(tmp_path: Path) -> None:
+    """ts (RFC 3339), hub_id, type, priority and a reason on every line."""
+    out = io.StringIO()
+    assert main(write_log(tmp_path / "log.csv"), as_json=True, tz="UTC", settings_path=None,
+                out=out) == 0
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert {"ts", "hub_id", "type", "priority", "reason"} <= set(lines[0])
+    press = [a for a in lines if a["type"] == "pendant_press"]
+    assert press == [{**press[0], "ts": "2026-03-02T08:00:00.000Z", "hub_id": "H-0",
+                      "priority": 1}]
+
+
+def test_a_collapse_in_the_log_is_raised_when_the_timer_expires(tmp_path: Path) -> None:
+    """A timer alert's time is when it expired (09:00 + 4 h), not the last activity."""
+    alerts = alerts_of(write_log(tmp_path / "log.csv"))
+    inactivity = [a for a in alerts if a["type"] == "inactivity"]
+    assert [(a["hub_id"], a["ts"], a["priority"]) for a in inactivity] == [
+        ("H-1", "2026-03-02T12:37:00.000Z", 3)
+    ]
+
+
+def test_a_hub_that_falls_silent_in_the_log_is_flagged_as_it_would_be_live(
+    tmp_path: Path,
+) -> None:
+    """Heartbeats stop at 10:00: hub_silent 150 s after the last one."""
+    alerts = alerts_of(write_log(tmp_path / "log.csv", silent_from=600))
+    silent = [a for a in alerts if a["type"] == "hub_silent"]
+    assert [(a["hub_id"], a["ts"]) for a in silent] == [("H-2", "2026-03-02T10:01:30.000Z")]
+
+
+def test_the_answer_does_not_depend_on_how_the_file_is_cut_into_blocks(tmp_path: Path) -> None:
+    """Same alerts, in the same (time) order, with 64 KiB blocks as with one block."""
+    log = write_log(tmp_path / "log.csv", silent_from=600)
+    assert alerts_of(log, block_bytes=1 << 16) == alerts_of(log, block_bytes=64 << 20)
+
+
+def test_per_home_settings_can_be_given_to_a_backtest(tmp_path: Path) -> None:
+    """Inactivity switched off for every home raises none."""
+    alerts = alerts_of(write_log(tmp_path / "log.csv"),
+                       settings={"*": HubSettings(inactivity=False)})
+    assert not [a for a in alerts if a["type"] == "inactivity"]
+
+
+@pytest.mark.skipif(not REAL_HOME_A.exists(), reason="shared/data/real-home-a is not beside")
+def test_the_recorded_real_home_raises_no_false_welfare_alert() -> None:
+    """28 days of a sparse home, out at work on weekdays: no alert of priority 1-3."""
+    alerts = alerts_of(REAL_HOME_A / "events.csv")
+    assert [a for a in alerts if int(str(a["priority"])) <= 3] == []

@@ -1,0 +1,191 @@
+"""Presence, inactivity, night exit and door left open, in event time (plain data, no clock)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from telecare.detect import Clear, Decision, Engine, Raise
+from telecare.model import AlertType, Event, HubSettings
+
+HUB = "H-t-1"
+MIN = 60_000
+HOUR = 60 * MIN
+# a Monday, 10:00 UTC
+T0 = int(datetime(2026, 3, 2, 10, 0, tzinfo=UTC).timestamp() * 1000)
+
+
+def engine_for(settings: HubSettings | None = None, tz: str = "UTC") -> Engine:
+    engine = Engine.starting_at(T0 - HOUR)
+    engine.configure(HUB, tz=tz, settings=settings or HubSettings())
+    for device, type_, location in (("pir-lounge", "motion", "lounge"),
+                                    ("door-front", "door", "front"),
+                                    ("bed-pad", "bed", "bedroom"),
+                                    ("flush", "usage", "bathroom")):
+        engine.register_device(HUB, device, type_, location)
+    return engine
+
+
+def ev(at: int, device: str = "pir-lounge", type_: str = "motion", event: str = "active",
+       received_at: int | None = None) -> Event:
+    return Event(hub_id=HUB, seq=at // 1000, device_id=device, type=type_, event=event, ts=at,
+                 event_time=at, received_at=at if received_at is None else received_at,
+                 channel="event")
+
+
+def door(at: int, event: str) -> Event:
+    return ev(at, "door-front", "door", event)
+
+
+def run(engine: Engine, events: list[Event], until: int) -> list[Decision]:
+    out = engine.observe(events)
+    out += engine.advance(until + engine.lateness_ms)
+    return out
+
+
+def raised(decisions: list[Decision], type_: AlertType) -> list[Raise]:
+    return [d for d in decisions if isinstance(d, Raise) and d.type is type_]
+
+
+def test_a_new_home_raises_inactivity_when_its_fixed_timer_expires_at_that_time() -> None:
+    """While learning, 4 h by day; the alert's time is the deadline, not the last activity."""
+    engine = engine_for()
+    decisions = run(engine, [ev(T0)], T0 + 4 * HOUR - 1)
+    assert raised(decisions, AlertType.INACTIVITY) == []
+    (alert,) = raised(engine.advance(T0 + 4 * HOUR + engine.lateness_ms), AlertType.INACTIVITY)
+    assert alert.at == T0 + 4 * HOUR and alert.priority == 3 and alert.suppressed_by is None
+
+
+def test_a_sign_of_life_after_an_inactivity_alert_clears_it() -> None:
+    """A restore clears the alert it ends rather than opening another."""
+    engine = engine_for()
+    run(engine, [ev(T0)], T0 + 5 * HOUR)
+    decisions = run(engine, [ev(T0 + 5 * HOUR)], T0 + 5 * HOUR)
+    assert Clear(HUB, AlertType.INACTIVITY, T0 + 5 * HOUR) in decisions
+    assert raised(decisions, AlertType.INACTIVITY) == []
+
+
+def test_a_resident_who_went_out_raises_no_inactivity_however_long_he_is_out() -> None:
+    """Activity, then the front door, then nothing inside: out, not still."""
+    engine = engine_for()
+    events = [ev(T0), door(T0 + MIN, "open"), door(T0 + MIN + 5_000, "closed")]
+    assert raised(run(engine, events, T0 + 11 * HOUR), AlertType.INACTIVITY) == []
+
+
+def test_coming_back_through_the_front_door_restarts_the_inactivity_timer_at_the_door() -> None:
+    """A collapse just inside the door is still found in a door-contacts-only home."""
+    engine = engine_for()
+    back = T0 + 3 * HOUR
+    events = [ev(T0), door(T0 + MIN, "open"), door(T0 + MIN + 5_000, "closed"),
+              door(back, "open"), door(back + 4_000, "closed")]
+    (alert,) = raised(run(engine, events, back + 5 * HOUR), AlertType.INACTIVITY)
+    assert alert.at == back + 4_000 + 4 * HOUR
+
+
+def test_a_resident_in_bed_raises_no_inactivity_overnight() -> None:
+    """The bed pad says occupied: asleep, not still; only 14 h in bed raises."""
+    engine = engine_for()
+    night = T0 + 12 * HOUR  # 22:00
+    decisions = run(engine, [ev(night - MIN), ev(night, "bed-pad", "bed", "occupied")],
+                    night + 13 * HOUR)
+    assert raised(decisions, AlertType.INACTIVITY) == []
+    (alert,) = raised(engine.advance(night + 14 * HOUR + engine.lateness_ms),
+                      AlertType.INACTIVITY)
+    assert alert.at == night + 14 * HOUR and "in bed" in alert.reason
+
+
+def test_night_exit_is_off_by_default() -> None:
+    """Rules that suit only some residents are switched on per home."""
+    engine = engine_for()
+    night = T0 + 14 * HOUR  # 00:00
+    events = [ev(night - MIN), door(night, "open"), door(night + 5_000, "closed")]
+    assert raised(run(engine, events, night + HOUR), AlertType.NIGHT_EXIT) == []
+
+
+def test_a_night_exit_without_return_raises_at_the_return_time() -> None:
+    """Front door at night, nothing inside within the return time: priority 3."""
+    engine = engine_for(HubSettings(night_exit=True, return_min=15))
+    night = T0 + 16 * HOUR  # 02:00
+    events = [ev(night - MIN), door(night, "open"), door(night + 5_000, "closed")]
+    (alert,) = raised(run(engine, events, night + 20 * MIN), AlertType.NIGHT_EXIT)
+    assert alert.at == night + 15 * MIN and alert.priority == 3
+
+
+def test_a_night_exit_with_return_raises_nothing() -> None:
+    """Back in through the door and moving inside within the return time."""
+    engine = engine_for(HubSettings(night_exit=True, return_min=15))
+    night = T0 + 16 * HOUR
+    events = [ev(night - MIN), door(night, "open"), door(night + 5_000, "closed"),
+              door(night + 10 * MIN, "open"), door(night + 10 * MIN + 5_000, "closed"),
+              ev(night + 11 * MIN)]
+    assert raised(run(engine, events, night + HOUR), AlertType.NIGHT_EXIT) == []
+
+
+def test_a_door_left_open_raises_a_technical_alert_and_closing_it_clears_it() -> None:
+    """Door left open: priority 4 after 15 min; closed clears it."""
+    engine = engine_for()
+    decisions = run(engine, [ev(T0), door(T0 + MIN, "open")], T0 + 20 * MIN)
+    (alert,) = raised(decisions, AlertType.DOOR_LEFT_OPEN)
+    assert alert.at == T0 + 16 * MIN and alert.priority == 4
+    after = run(engine, [door(T0 + 30 * MIN, "closed")], T0 + 30 * MIN)
+    assert Clear(HUB, AlertType.DOOR_LEFT_OPEN, T0 + 30 * MIN) in after
+
+
+def test_out_of_order_events_within_the_lateness_bound_give_the_in_order_answer() -> None:
+    """Device time, not arrival order, decides."""
+    events = [ev(T0), ev(T0 + 2 * HOUR), ev(T0 + 3 * HOUR + 50 * MIN)]
+    in_order, shuffled = engine_for(), engine_for()
+    a = run(in_order, events, T0 + 10 * HOUR)
+    b = shuffled.observe([events[2], events[0]])
+    b += shuffled.observe([events[1]])
+    b += shuffled.advance(T0 + 10 * HOUR + shuffled.lateness_ms)
+    assert raised(a, AlertType.INACTIVITY) == raised(b, AlertType.INACTIVITY)
+    assert shuffled.late_events == 0
+
+
+def test_an_event_later_than_the_bound_is_counted_and_still_clears_what_it_disproves() -> None:
+    """Never silently lost: counted, and a late sign of life clears the inactivity alert."""
+    engine = engine_for()
+    run(engine, [ev(T0)], T0 + 6 * HOUR)
+    decisions = run(engine, [ev(T0 + 5 * HOUR, received_at=T0 + 6 * HOUR)], T0 + 6 * HOUR)
+    assert engine.late_events == 1
+    assert Clear(HUB, AlertType.INACTIVITY, T0 + 5 * HOUR) in decisions
+
+
+def test_inactivity_in_a_home_whose_hub_is_silent_is_marked_suppressed_by_hub_silent() -> None:
+    """Inhibition is visible, not hidden: the alert is raised and says why it is muted."""
+    engine = engine_for()
+    engine.supervision.watch(HUB, 60, registered_at=T0)
+    decisions = run(engine, [ev(T0)], T0 + 5 * HOUR)
+    assert [d.type for d in raised(decisions, AlertType.HUB_SILENT)] == [AlertType.HUB_SILENT]
+    (alert,) = raised(decisions, AlertType.INACTIVITY)
+    assert alert.suppressed_by == "hub_silent"
+
+
+def test_a_restored_engine_keeps_its_pending_timer_and_never_raises_the_same_alert_twice() -> None:
+    """A restart neither forgets a pending timer nor re-raises an old alert."""
+    engine = engine_for()
+    run(engine, [ev(T0)], T0 + HOUR)
+    saved = engine.checkpoint(everything=True)
+    again = engine_for()
+    again.restore(saved)
+    (alert,) = raised(again.advance(T0 + 5 * HOUR), AlertType.INACTIVITY)
+    assert alert.at == T0 + 4 * HOUR
+    later = engine_for()
+    later.restore(again.checkpoint())
+    assert raised(later.advance(T0 + 8 * HOUR), AlertType.INACTIVITY) == []
+
+
+def test_a_home_learns_how_long_it_goes_quiet_and_then_beats_the_fixed_timer() -> None:
+    """After two weeks of activity every 20 min from 08:00 to 22:00, a collapse at 11:00
+    is raised well before the 4 h fixed timer and no normal day raised anything."""
+    engine = engine_for()
+    day0 = T0 - 10 * HOUR  # Monday 00:00
+    events = [ev(day0 + d * 24 * HOUR + 8 * HOUR + k * 20 * MIN)
+              for d in range(14) for k in range(43)]
+    decisions = run(engine, events, day0 + 14 * 24 * HOUR)
+    assert raised(decisions, AlertType.INACTIVITY) == []
+    collapse = day0 + 14 * 24 * HOUR + 11 * HOUR
+    decisions = run(engine, [ev(day0 + 14 * 24 * HOUR + 8 * HOUR), ev(collapse)],
+                    collapse + 5 * HOUR)
+    (alert,) = raised(decisions, AlertType.INACTIVITY)
+    assert alert.at - collapse < 2 * HOUR

@@ -1,0 +1,88 @@
+"""Routine change: days far below usual activity, more night-time toilet visits than usual."""
+
+from __future__ import annotations
+
+from telecare.detect import Decision, Engine, Raise
+from telecare.detect.routine import judge_day, judge_nights, nb_cdf
+from telecare.model import AlertType, Event, HubSettings
+
+HUB = "H-r-1"
+MIN = 60_000
+HOUR = 60 * MIN
+DAY = 24 * HOUR
+MONDAY = 1_772_409_600_000  # 2026-03-02T00:00:00Z
+
+
+def ev(at: int, device: str) -> Event:
+    return Event(hub_id=HUB, seq=at // 1000, device_id=device, type="motion", event="active",
+                 ts=at, event_time=at, received_at=at, channel="event")
+
+
+def engine() -> Engine:
+    eng = Engine.starting_at(MONDAY)
+    eng.configure(HUB, tz="UTC", settings=HubSettings())
+    eng.register_device(HUB, "pir-lounge", "motion", "lounge")
+    eng.register_device(HUB, "pir-bath", "motion", "bathroom")
+    return eng
+
+
+def day_events(day: int, every_min: int, night_visits: int) -> list[Event]:
+    start = MONDAY + day * DAY
+    out = [ev(start + 7 * HOUR + k * every_min * MIN, "pir-lounge")
+           for k in range(15 * 60 // every_min)]
+    out += [ev(start + 22 * HOUR + 30 * MIN + v * 40 * MIN, "pir-bath")
+            for v in range(night_visits)]
+    return sorted(out, key=lambda e: e.event_time)
+
+
+def carer_notices(decisions: list[Decision]) -> list[Raise]:
+    return [d for d in decisions if isinstance(d, Raise) and d.type is AlertType.ROUTINE_CHANGE]
+
+
+def test_the_negative_binomial_tail_is_a_probability_that_shrinks_with_the_count() -> None:
+    """P(X <= x) rises with x and stays in [0, 1]."""
+    values = [nb_cdf(x, 50.0, 2.0) for x in (0, 10, 25, 50, 100)]
+    assert values == sorted(values) and values[0] >= 0.0 and values[-1] <= 1.0
+
+
+def test_a_quiet_day_is_not_flagged_but_a_day_at_a_fifth_of_usual_is() -> None:
+    """Far in the tail and at most half of what is expected."""
+    assert not judge_day(40, 60, 2.0, low_yesterday=False).flagged
+    assert judge_day(10, 100, 2.0, low_yesterday=False).flagged
+
+
+def test_three_nights_of_many_more_toilet_visits_than_usual_are_flagged() -> None:
+    """One visit a night is usual; four a night for three nights is not."""
+    assert not judge_nights(4, 1.0)[1]
+    assert judge_nights(15, 1.0)[1]
+
+
+def test_a_home_whose_activity_drops_to_a_fraction_is_told_to_carers_once_the_day_ends() -> None:
+    """Two weeks of the same day, then a day at a tenth of it: one carer notice at midnight."""
+    eng = engine()
+    decisions: list[Decision] = []
+    for day in range(14):
+        decisions += eng.observe(day_events(day, 10, 1))
+        decisions += eng.advance(MONDAY + (day + 1) * DAY + HOUR)
+    assert carer_notices(decisions) == []
+    decisions = eng.observe(day_events(14, 100, 1))
+    decisions += eng.advance(MONDAY + 15 * DAY + HOUR)
+    (notice,) = carer_notices(decisions)
+    assert notice.audience == "carer" and notice.priority == 3
+    assert notice.at == MONDAY + 15 * DAY and "low activity" in notice.reason
+
+
+def test_more_night_time_toilet_visits_over_several_nights_are_told_to_carers() -> None:
+    """One visit a night for two weeks, then five a night."""
+    eng = engine()
+    decisions: list[Decision] = []
+    for day in range(14):
+        decisions += eng.observe(day_events(day, 10, 1))
+        decisions += eng.advance(MONDAY + (day + 1) * DAY + 8 * HOUR)
+    assert carer_notices(decisions) == []
+    for day in range(14, 17):
+        decisions += eng.observe(day_events(day, 10, 5))
+        decisions += eng.advance(MONDAY + (day + 1) * DAY + 8 * HOUR)
+    notices = carer_notices(decisions)
+    assert notices and all(n.audience == "carer" for n in notices)
+    assert "toilet visits" in notices[0].reason
