@@ -1,11 +1,11 @@
-"""The event-log CSV of PROTOCOL.md: generate days of the homes' events and write them."""
+"""The event-log CSV of PROTOCOL.md: generate days of the homes' events, write and read them."""
 
 from __future__ import annotations
 
 import csv
 import heapq
-import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
@@ -14,33 +14,58 @@ from typing import Any, Final
 import msgspec
 
 from firmware_sim.homes import HomeSpec
-from firmware_sim.hub import HubEvent, hub_events
+from firmware_sim.hub import HubEvent, HubStream
+from firmware_sim.incidents import DEFAULT_WEIGHTS, Truth
+from firmware_sim.timefmt import format_ts, parse_ts
 
 EVENT_LOG_HEADER: Final = ("ts", "hub_id", "device_id", "type", "event", "value", "location")
 # A Monday, fixed so that the same seed always gives the same file.
 DEFAULT_START: Final = datetime(2026, 1, 5, tzinfo=UTC)
 _DAY_S: Final = 86400.0
 
+__all__ = [
+    "DEFAULT_START",
+    "EVENT_LOG_HEADER",
+    "LogRow",
+    "event_log_row",
+    "format_ts",
+    "format_value",
+    "generate",
+    "read_event_log",
+    "write_event_log",
+]
+
 
 def generate(
-    homes: Sequence[HomeSpec], days: int, seed: int, start: datetime = DEFAULT_START
+    homes: Sequence[HomeSpec],
+    days: int,
+    seed: int,
+    start: datetime = DEFAULT_START,
+    *,
+    incident_rate: float = 0.0,
+    weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    truths: list[Truth] | None = None,
 ) -> Iterator[HubEvent]:
-    """Yield every event the homes' hubs send in `days` days from start, sorted by time."""
+    """Yield every event the homes' hubs send in `days` days from start, sorted by time.
+
+    Incidents start at about `incident_rate` per home-week; the ground truth of
+    each is appended to `truths` (if given) by the time the merged stream ends.
+    """
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware (UTC)")
     if days < 0:
         raise ValueError(f"days must be >= 0, got {days}")
     begin = start.timestamp()
     end = begin + days * _DAY_S
-    streams = [hub_events(home, seed=seed, start=begin, until=end) for home in homes]
+    streams = []
+    for home in homes:
+        stream = HubStream(home, seed=seed, start=begin, until=end, incident_rate=incident_rate,
+                           weights=weights)
+        if truths is not None:
+            stream.truths = truths
+        streams.append(stream.events())
     # merge is stable, so equal times keep the homes' order: the file is deterministic.
     return heapq.merge(*streams, key=attrgetter("at"))
-
-
-def format_ts(at: float) -> str:
-    """Format Unix seconds as the log's RFC 3339 UTC time, to the second (2026-01-05T08:00:00Z)."""
-    # isoformat is several times faster than strftime, and logs run to millions of rows.
-    return datetime.fromtimestamp(math.floor(at), UTC).isoformat()[:19] + "Z"
 
 
 def format_value(value: float | dict[str, Any] | None) -> str:
@@ -73,3 +98,38 @@ def write_event_log(events: Iterable[HubEvent], path: str | Path) -> int:
             writer.writerow(event_log_row(event))
             rows += 1
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    """One row of an event log, parsed: device time in Unix seconds, value decoded."""
+
+    at: float
+    hub_id: str
+    device_id: str
+    type: str
+    event: str
+    value: float | dict[str, Any] | None
+    location: str
+    seq: int | None
+
+
+def read_event_log(path: str | Path) -> Iterator[LogRow]:
+    """Read an event-log CSV row by row; a `seq` column, where a log has one, is kept."""
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        missing = set(EVENT_LOG_HEADER) - set(reader.fieldnames or ()) - {"value", "location"}
+        if missing:
+            raise ValueError(f"{path}: missing columns {', '.join(sorted(missing))}")
+        for line, row in enumerate(reader, start=2):
+            try:
+                text = row.get("value") or ""
+                value = msgspec.json.decode(text) if text else None
+                seq_text = row.get("seq") or ""
+                yield LogRow(
+                    parse_ts(row["ts"]), row["hub_id"], row["device_id"], row["type"],
+                    row["event"], value, row.get("location") or "",
+                    int(seq_text) if seq_text else None,
+                )
+            except (ValueError, msgspec.DecodeError) as exc:
+                raise ValueError(f"{path}, line {line}: {exc}") from None

@@ -1,36 +1,35 @@
-"""What a hub sends, as pure data: its resident's activity, its heartbeats, battery levels.
+"""What a hub sends, as pure data: its resident's activity, heartbeats, batteries and faults.
 
 Shared by the live publisher and the event-log writer, so that a recorded log
-and a live run of the same homes and seed tell the same story.
+and a live run of the same homes and seed tell the same story. A hub's events
+are planned a local day at a time and kept as compact arrays, which is what
+lets one process drive 100k hubs.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
-from typing import Any, Final
+import math
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import timedelta, tzinfo
+from operator import itemgetter
+from typing import Any, Final, NamedTuple
+from zoneinfo import ZoneInfo
 
+from firmware_sim.faults import DEAD, MUTE, OFFLINE, Batteries, HubFaults, heartbeat_phase
 from firmware_sim.homes import HomeSpec
-from firmware_sim.routine import HOME_TZ, Activity, resident_activity
-from firmware_sim.seeds import home_rng
-from telecare.protocol import HUB_DEVICE
+from firmware_sim.incidents import DEFAULT_WEIGHTS, IncidentPlanner, Truth
+from firmware_sim.kits import CODES, HEARTBEAT
+from firmware_sim.routine import ResidentLife
+from firmware_sim.timefmt import DayClock, local_day
 
-# A device reports its battery with an event at most this often.
-BATTERY_REPORT_EVERY_S: Final = 6 * 3600.0
-# Installers change a battery before it is flat, so the level is a sawtooth.
-_BATTERY_REPLACED_AT: Final = 0.05
-_BATTERY_EPOCH: Final = datetime(2020, 1, 1, tzinfo=UTC).timestamp()
-_DAY_S: Final = 86400.0
-_BATTERY_STREAM: Final = 3
-_HEARTBEAT_STREAM: Final = 4
+# Not events: the hub's link goes down (its will fires) or comes back.
+LINK_DOWN: Final = len(CODES)
+LINK_UP: Final = len(CODES) + 1
 
 
-@dataclass(frozen=True, slots=True)
-class HubEvent:
-    """One event as a hub reports it: an event-log row plus the battery level sent with it."""
+class HubEvent(NamedTuple):
+    """One event as a hub reports it: an event-log row, plus the battery level sent with it."""
 
     at: float
     hub_id: str
@@ -42,60 +41,185 @@ class HubEvent:
     battery: float | None = None
 
 
-class Batteries:
-    """The battery levels of one home's devices: a slow drain, as a pure function of time."""
+class HubStream:
+    """Everything one hub sends from start (to until, or for ever), one item at a time.
 
-    def __init__(self, home: HomeSpec, *, seed: int) -> None:
-        rng = home_rng(seed, home.hub_id, _BATTERY_STREAM)
-        self._used_at_epoch: dict[str, float] = {}
-        self._drain_per_day: dict[str, float] = {}
-        for device in home.devices:
-            self._used_at_epoch[device.device_id] = float(rng.uniform(0.0, 0.9))
-            # Roughly one to three years from new to replaced.
-            self._drain_per_day[device.device_id] = float(rng.uniform(0.0009, 0.0027))
+    An item is (time, code, value, held_until): held_until is set for an event
+    made while the hub's link was down, which reaches the broker only when the
+    link is back. Codes LINK_DOWN and LINK_UP mark the link's changes.
+    """
 
-    def level(self, device_id: str, at: float) -> float:
-        """Return a device's battery level (0..1) at a time (Unix seconds)."""
-        used = self._used_at_epoch[device_id]
-        used += self._drain_per_day[device_id] * (at - _BATTERY_EPOCH) / _DAY_S
-        return round(1.0 - used % (1.0 - _BATTERY_REPLACED_AT), 3)
+    __slots__ = (
+        "_codes", "_day_end", "_held", "_i", "_times", "_values", "batteries", "day", "faults",
+        "hb_base", "hb_k", "hb_next", "hb_step", "home", "life", "segments", "start", "truths",
+        "until",
+    )
+
+    def __init__(
+        self,
+        home: HomeSpec,
+        *,
+        seed: int,
+        start: float,
+        until: float | None = None,
+        incident_rate: float = 0.0,
+        weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+        asked: Sequence[tuple[str, float, float | None]] = (),
+        tz: tzinfo | None = None,
+        keep_segments: bool = False,
+    ) -> None:
+        self.home = home
+        self.start = start
+        self.until = until if until is not None else float("inf")
+        planner = IncidentPlanner(home, seed=seed, rate_per_week=incident_rate, weights=weights,
+                                  asked=asked)
+        self.life = ResidentLife(home, seed=seed, planner=planner, tz=tz)
+        self.batteries = Batteries(home, seed=seed)
+        self.faults = HubFaults(home, self.batteries)
+        self.hb_step = float(home.heartbeat_s)
+        # The k-th heartbeat is at base + k * step: no drift from summing floats.
+        self.hb_base = round(start + heartbeat_phase(home, seed=seed), 3)
+        self.hb_k = 0
+        self.hb_next = self.hb_base
+        self.truths: list[Truth] = []
+        self.segments: list[tuple[float, float, str]] | None = [] if keep_segments else None
+        """Where the resident was (asleep, out, ...), when asked to keep it."""
+        self.day = local_day(start, self.life.tz)
+        self._times = array("d")
+        self._codes = array("H")
+        self._values: dict[int, float] = {}
+        self._held: dict[int, float] | None = None
+        self._i = 0
+        self._plan_day()
+        while self._i < len(self._times) and self._times[self._i] < start:
+            self._i += 1
+
+    @property
+    def tz(self) -> tzinfo:
+        """The home's time zone."""
+        return self.life.tz
+
+    def _plan_day(self) -> None:
+        """Plan the next local day: the resident's, the devices', the hub's faults."""
+        day = self.day
+        clock = DayClock(day, self.life.tz)
+        self.day = day + timedelta(days=1)
+        self._day_end = clock.next_midnight
+        rday = self.life.day(day)
+        faults = self.faults
+        for at, truth in rday.truths:
+            self._keep_truth(at, truth)
+        if self.segments is not None:
+            self.segments.extend(rday.segments)
+        for p in rday.hub_incidents:
+            acted = faults.act(p, clock.midnight)
+            if acted is not None:
+                self._keep_truth(*acted)
+        items: list[tuple[float, int, float | None]] = list(
+            zip(rday.times, rday.codes, [None] * len(rday.times), strict=True)
+        )
+        items.extend(self.batteries.daily_reports(clock.midnight, clock.next_midnight))
+        items.extend(faults.take_until(clock.next_midnight))
+        for w in faults.windows:
+            if w.kind in (DEAD, OFFLINE) and clock.midnight <= w.start < clock.next_midnight:
+                items.append((w.start, LINK_DOWN, None))
+            if w.kind in (DEAD, OFFLINE) and clock.midnight <= w.end < clock.next_midnight:
+                items.append((w.end, LINK_UP, None))
+        # Link changes have the highest codes, so they follow any event at the same time.
+        items.sort(key=itemgetter(0, 1))
+        times, codes = array("d"), array("H")
+        values: dict[int, float] = {}
+        held: dict[int, float] | None = None
+        windows = [w for w in faults.windows if w.end > clock.midnight]
+        faults.windows = windows
+        for at, c, value in items:
+            if windows and c < LINK_DOWN:
+                w = _window_at(windows, at)
+                if w is not None:
+                    if w.kind != OFFLINE:
+                        continue
+                    if held is None:
+                        held = {}
+                    held[len(times)] = w.end
+            if value is not None:
+                values[len(times)] = value
+            times.append(at)
+            codes.append(c)
+        self._times, self._codes, self._values, self._held, self._i = times, codes, values, held, 0
+
+    def _keep_truth(self, at: float, truth: Truth) -> None:
+        if self.start <= at < self.until:
+            self.truths.append(truth)
+
+    def next_item(self) -> tuple[float, int, float | None, float | None] | None:
+        """Return the hub's next item, or None once past until."""
+        while True:
+            while self._i >= len(self._times) and self.hb_next >= self._day_end:
+                self._plan_day()
+            i = self._i
+            if i < len(self._times) and self._times[i] <= self.hb_next:
+                at = self._times[i]
+                self._i = i + 1
+                if at >= self.until:
+                    return None
+                held = self._held.get(i) if self._held is not None else None
+                return at, self._codes[i], self._values.get(i), held
+            at = self.hb_next
+            if at >= self.until:
+                return None
+            windows = self.faults.windows
+            w = _window_at(windows, at) if windows else None
+            if w is None:
+                self.hb_k += 1
+                self.hb_next = self.hb_base + self.hb_k * self.hb_step
+                return at, HEARTBEAT, None, None
+            if w.end == math.inf:
+                if w.kind != OFFLINE:
+                    return None  # dead or mute for good: nothing more will come
+                self.hb_next = math.inf
+                continue
+            # No heartbeats while the window lasts: skip to the first one after it.
+            self.hb_k = max(self.hb_k + 1, math.ceil((w.end - self.hb_base) / self.hb_step))
+            self.hb_next = self.hb_base + self.hb_k * self.hb_step
+
+    def events(self) -> Iterator[HubEvent]:
+        """Yield the hub's events (link changes left out) as HubEvent, in time order."""
+        hub_id = self.home.hub_id
+        while (item := self.next_item()) is not None:
+            at, c, value, _ = item
+            if c >= LINK_DOWN:
+                continue
+            spec = CODES[c]
+            yield HubEvent(at, hub_id, spec.device_id, spec.type, spec.event, spec.location, value)
 
 
-def heartbeat_times(home: HomeSpec, *, seed: int, start: float) -> Iterator[float]:
-    """Yield the times of a hub's heartbeats from start, every heartbeat_s, for ever."""
-    # Hubs boot at different times, so their heartbeats are not in step.
-    phase = float(home_rng(seed, home.hub_id, _HEARTBEAT_STREAM).uniform(0.0, home.heartbeat_s))
-    return (round(start + phase + k * home.heartbeat_s, 3) for k in itertools.count())
+def _window_at(windows: list[Any], at: float) -> Any:
+    for w in windows:
+        if w.start <= at < w.end:
+            return w
+    return None
 
 
 def hub_events(
-    home: HomeSpec, *, seed: int, start: float, until: float | None = None, tz: tzinfo = HOME_TZ
+    home: HomeSpec,
+    *,
+    seed: int,
+    start: float,
+    until: float | None = None,
+    tz: tzinfo | None = None,
+    incident_rate: float = 0.0,
+    truths: list[Truth] | None = None,
 ) -> Iterator[HubEvent]:
-    """Yield what a hub sends from start to until (Unix seconds), or for ever, in time order."""
-    locations = {d.device_id: d.location for d in home.devices}
-    batteries = Batteries(home, seed=seed)
-    reported_at: dict[str, float] = {}
-    beats = (
-        Activity(at, HUB_DEVICE, "hub", "heartbeat")
-        for at in heartbeat_times(home, seed=seed, start=start)
-    )
-    activity = resident_activity(home, seed=seed, start=start, until=until, tz=tz)
-    for item in heapq.merge(activity, beats, key=lambda a: a.at):
-        if until is not None and item.at >= until:
-            return
-        battery = None
-        if item.device_id != HUB_DEVICE:
-            last = reported_at.get(item.device_id)
-            if last is None or item.at - last >= BATTERY_REPORT_EVERY_S:
-                reported_at[item.device_id] = item.at
-                battery = batteries.level(item.device_id, item.at)
-        yield HubEvent(
-            at=item.at,
-            hub_id=home.hub_id,
-            device_id=item.device_id,
-            type=item.type,
-            event=item.event,
-            location=locations.get(item.device_id, ""),
-            value=item.value,
-            battery=battery,
-        )
+    """Yield what a hub sends from start to until (Unix seconds), or for ever, in time order.
+
+    Injected incidents' ground truth is appended to `truths` (if given) as the
+    days that hold them are planned.
+    """
+    stream = HubStream(home, seed=seed, start=start, until=until, incident_rate=incident_rate,
+                       tz=tz if tz is not None else ZoneInfo(home.tz))
+    if truths is not None:
+        stream.truths = truths
+    return stream.events()
+
+
+__all__ = ["LINK_DOWN", "LINK_UP", "MUTE", "HubEvent", "HubStream", "hub_events"]

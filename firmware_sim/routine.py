@@ -1,38 +1,44 @@
-"""A resident's day as sensor activity: a pure, seeded generator in simulated time.
+"""A resident's days as sensor activity, with the incidents that befall the resident.
 
-No I/O and no clock: the caller says from when, and the same seed always gives
-the same activity. Times of day are the home's local wall clock; activity
-times are Unix seconds (UTC).
+Pure and seeded: no I/O and no clock; the caller says from when, and the same
+seed always gives the same activity. Times of day are the home's local wall
+clock; activity times are Unix seconds (UTC).
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from dataclasses import dataclass, field
+from datetime import date, timedelta, tzinfo
 from typing import Final, NamedTuple
 from zoneinfo import ZoneInfo
 
-import numpy as np
+from firmware_sim.day import DAY, HOUR, LYING, MIN, OUT, VISIT, DayWriter
+from firmware_sim.habits import Habits, Illness, day_shape, habits_of
+from firmware_sim.homes import HomeSpec
+from firmware_sim.incidents import IncidentKind, IncidentPlanner, Planned, Truth, truth
+from firmware_sim.kits import CODES, FALL_DETECTOR, MOTION, PENDANT, code, fitted_codes
+from firmware_sim.seeds import home_random
+from firmware_sim.timefmt import DayClock, format_ts, local_day
 
-from firmware_sim.homes import BED_PAD, FRIDGE, FRONT_DOOR, TOILET_FLUSH, HomeSpec, pir_id
-from firmware_sim.seeds import home_rng
-
-# The service's default time zone for time-of-day rules (TELECARE_DEFAULT_TZ).
-HOME_TZ: Final = ZoneInfo("Europe/London")
 # Battery PIRs sleep after a trigger to save power, so a busy room is not a
 # stream of triggers. Configurable on real devices; one minute here.
 PIR_REARM_S: Final = 60.0
-
-_MIN: Final = 60.0
-_HOUR: Final = 3600.0
-_HABITS_STREAM: Final = 1
+RESIDENT_KINDS: Final = frozenset({
+    IncidentKind.PENDANT_PRESS, IncidentKind.DEVICE_FALL, IncidentKind.SILENT_COLLAPSE,
+    IncidentKind.NIGHT_EXIT_RETURN, IncidentKind.NIGHT_EXIT_NO_RETURN, IncidentKind.ILLNESS,
+})
+_ACTED_OUT: Final = frozenset({
+    IncidentKind.PENDANT_PRESS, IncidentKind.DEVICE_FALL, IncidentKind.SILENT_COLLAPSE,
+})
 _DAY_STREAM: Final = 2
-# Latest bedtime, and latest start of a night visit before midnight, so that one
-# day's activity always ends before the next day's begins.
-_LATEST_BED_H: Final = 23.4
-_LATEST_NIGHT_VISIT_H: Final = 23.6
-_EARLIEST_NIGHT_VISIT_H: Final = 0.3
+_MOTION_CODES: Final = frozenset(MOTION.values())
+_PRESS, _PENDANT_CANCEL = code(PENDANT, "press"), code(PENDANT, "cancel")
+_FALL, _FALL_CANCEL = code(FALL_DETECTOR, "fall"), code(FALL_DETECTOR, "cancel")
+# Latest moments for a collapse and for its discovery, so the day can end normally.
+_LATEST_COLLAPSE: Final = 20.0 * HOUR
+_LATEST_FOUND: Final = 22.0 * HOUR
 
 
 class Activity(NamedTuple):
@@ -45,192 +51,229 @@ class Activity(NamedTuple):
     value: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Habits:
-    """What makes one resident's days alike: usual times, night visits, going out."""
+@dataclass(slots=True)
+class ResidentDay:
+    """One local day of a home: activity (sorted), where the resident was, what befell them."""
 
-    wake_h: float
-    bed_h: float
-    lunch_h: float
-    dinner_h: float
-    night_toilet_per_h: float
-    outing_chance: float
-    sitting_motion_gap_s: float
+    times: list[float]
+    codes: list[int]
+    segments: list[tuple[float, float, str]]
+    """(start, end, state) in Unix seconds: asleep, out, garden, visit, lying."""
+    truths: list[tuple[float, Truth]] = field(default_factory=list)
+    hub_incidents: list[Planned] = field(default_factory=list)
+    """Incidents of the day for the hub to act out (faults, batteries, noisy sensors)."""
 
-
-def habits_of(hub_id: str, *, seed: int) -> Habits:
-    """Draw the habits of the resident of a home, the same for the same seed."""
-    rng = home_rng(seed, hub_id, _HABITS_STREAM)
-    return Habits(
-        wake_h=rng.uniform(6.25, 8.5),
-        bed_h=rng.uniform(21.5, 23.0),
-        lunch_h=rng.uniform(12.0, 13.25),
-        dinner_h=rng.uniform(17.25, 18.75),
-        night_toilet_per_h=rng.uniform(0.05, 0.2),
-        outing_chance=rng.uniform(0.15, 0.5),
-        sitting_motion_gap_s=rng.uniform(6.0, 15.0) * _MIN,
-    )
+    def activities(self) -> list[Activity]:
+        """The day's activity as named tuples."""
+        out = []
+        for at, c in zip(self.times, self.codes, strict=True):
+            spec = CODES[c]
+            out.append(Activity(at, spec.device_id, spec.type, spec.event))
+        return out
 
 
-class _Day:
-    """One day being written, as offsets in seconds from local midnight."""
-
-    def __init__(self, present: frozenset[str], habits: Habits, rng: np.random.Generator) -> None:
-        self.present = present
-        self.habits = habits
-        self.rng = rng
-        self.marks: list[tuple[float, str, str, str]] = []
-
-    def emit(self, t: float, device_id: str, type_: str, event: str) -> None:
-        # The resident does the same whatever is fitted; only fitted devices see it.
-        if device_id in self.present:
-            self.marks.append((t, device_id, type_, event))
-
-    def motion(self, t: float, room: str) -> None:
-        self.emit(t, pir_id(room), "motion", "active")
-
-    def stay(self, room: str, start: float, end: float, mean_gap_s: float) -> float:
-        self.motion(start, room)
-        t = start + self.rng.exponential(mean_gap_s)
-        while t < end:
-            self.motion(t, room)
-            t += self.rng.exponential(mean_gap_s)
-        return end
-
-    def walk(self, t: float) -> float:
-        self.motion(t, "hall")
-        return t + self.rng.uniform(5.0, 20.0)
-
-    def toilet(self, t: float, *, minutes: tuple[float, float] = (2.0, 6.0)) -> float:
-        t = self.walk(t)
-        end = t + self.rng.uniform(*minutes) * _MIN
-        self.stay("bathroom", t, end, 1.5 * _MIN)
-        self.emit(end - self.rng.uniform(10.0, 40.0), TOILET_FLUSH, "usage", "active")
-        return self.walk(end)
-
-    def night_toilet(self, t: float) -> float:
-        self.emit(t, BED_PAD, "bed", "vacant")
-        self.motion(t + self.rng.uniform(3.0, 15.0), "bedroom")
-        t = self.toilet(t + self.rng.uniform(20.0, 40.0))
-        self.motion(t, "bedroom")
-        t += self.rng.uniform(20.0, 60.0)
-        self.emit(t, BED_PAD, "bed", "occupied")
-        return t
-
-    def kitchen(self, t: float, *, minutes: tuple[float, float], fridge_uses: int) -> float:
-        t = self.walk(t)
-        end = t + self.rng.uniform(*minutes) * _MIN
-        self.stay("kitchen", t, end, 2.0 * _MIN)
-        for at in np.sort(self.rng.uniform(t, end, fridge_uses)):
-            self.emit(float(at), FRIDGE, "usage", "active")
-        return self.walk(end)
-
-    def go_out(self, t: float, duration_s: float) -> float:
-        self.motion(t, "hall")
-        t += self.rng.uniform(20.0, 90.0)
-        self.emit(t, FRONT_DOOR, "door", "open")
-        self.emit(t + self.rng.uniform(3.0, 15.0), FRONT_DOOR, "door", "closed")
-        t += duration_s
-        self.emit(t, FRONT_DOOR, "door", "open")
-        t += self.rng.uniform(3.0, 15.0)
-        self.emit(t, FRONT_DOOR, "door", "closed")
-        self.motion(t + self.rng.uniform(2.0, 10.0), "hall")
-        return t + 30.0
-
-    def at_home(self, t: float, end: float) -> float:
-        """Sit in the lounge until end, with short trips (each under ten minutes)."""
-        while t < end - 10.0 * _MIN:
-            sit_end = min(end, t + self.rng.uniform(25.0, 100.0) * _MIN)
-            t = self.stay("lounge", t, sit_end, self.habits.sitting_motion_gap_s)
-            if t >= end - 10.0 * _MIN:
-                break
-            trip = self.rng.random()
-            if trip < 0.45:
-                t = self.toilet(t)
-            elif trip < 0.8:
-                uses = int(self.rng.random() < 0.6)
-                t = self.kitchen(t, minutes=(1.5, 5.0), fridge_uses=uses)
-            else:
-                t = self.walk(t)
-                t = self.stay("bedroom", t, t + self.rng.uniform(2.0, 7.0) * _MIN, _MIN)
-        return max(t, end)
-
-    def half_day(self, t: float, end: float) -> float:
-        """Pass time until end, going out now and then."""
-        spare = end - t - 30.0 * _MIN
-        if self.rng.random() < self.habits.outing_chance and spare > 50.0 * _MIN:
-            duration = self.rng.uniform(40.0 * _MIN, min(spare - 10.0 * _MIN, 4.0 * _HOUR))
-            leave = t + self.rng.uniform(0.0, spare - duration)
-            t = self.go_out(self.at_home(t, leave), duration)
-        return self.at_home(t, end)
-
-    def night(self, start: float, end: float) -> None:
-        """Asleep in bed from start to end, getting up for the toilet now and then."""
-        if end <= start:
-            return
-        visits = self.rng.poisson(self.habits.night_toilet_per_h * (end - start) / _HOUR)
-        free_from = start
-        for at in np.sort(self.rng.uniform(start, end, visits)):
-            if at >= free_from:
-                free_from = self.night_toilet(float(at)) + 10.0 * _MIN
-
-    def write(self) -> None:
-        """Write the whole day, midnight to midnight."""
-        habits, rng = self.habits, self.rng
-        wake = (habits.wake_h + rng.normal(0.0, 0.3)) * _HOUR
-        bed = min(_LATEST_BED_H, habits.bed_h + rng.normal(0.0, 0.4)) * _HOUR
-        lunch = (habits.lunch_h + rng.normal(0.0, 0.3)) * _HOUR
-        dinner = (habits.dinner_h + rng.normal(0.0, 0.3)) * _HOUR
-
-        self.night(_EARLIEST_NIGHT_VISIT_H * _HOUR, wake - 0.4 * _HOUR)
-        self.emit(wake, BED_PAD, "bed", "vacant")
-        up = wake + rng.uniform(5.0, 60.0)
-        t = self.stay("bedroom", up, wake + rng.uniform(3.0, 10.0) * _MIN, _MIN)
-        t = self.toilet(t, minutes=(8.0, 25.0))
-        t = self.kitchen(t, minutes=(15.0, 35.0), fridge_uses=int(rng.integers(1, 3)))
-        t = self.half_day(t, lunch)
-        t = self.kitchen(t, minutes=(20.0, 45.0), fridge_uses=int(rng.integers(1, 4)))
-        t = self.half_day(t, dinner)
-        t = self.kitchen(t, minutes=(30.0, 60.0), fridge_uses=int(rng.integers(1, 4)))
-        t = self.at_home(t, bed - 20.0 * _MIN)
-        t = self.toilet(t, minutes=(4.0, 12.0))
-        self.stay("bedroom", t, max(t + 60.0, bed), 2.0 * _MIN)
-        self.emit(max(t + 60.0, bed), BED_PAD, "bed", "occupied")
-        self.night(max(t, bed) + 0.75 * _HOUR, _LATEST_NIGHT_VISIT_H * _HOUR)
-
-
-def resident_day(home: HomeSpec, day: date, *, seed: int, tz: tzinfo = HOME_TZ) -> list[Activity]:
-    """Return one local day (midnight to midnight) of a home's activity, in time order."""
-    present = frozenset(d.device_id for d in home.devices)
-    rng = home_rng(seed, home.hub_id, _DAY_STREAM, day.toordinal())
-    writer = _Day(present, habits_of(home.hub_id, seed=seed), rng)
-    writer.write()
-    midnight = datetime.combine(day, time(), tzinfo=tz)
-    # Wall-clock arithmetic, so that 07:00 stays 07:00 on the days the clocks change.
-    day_activity = sorted(
-        Activity(round((midnight + timedelta(seconds=t)).timestamp(), 3), device, type_, event)
-        for t, device, type_, event in writer.marks
-    )
-    last_trigger: dict[str, float] = {}
-    kept = []
-    for activity in day_activity:
-        if activity.type == "motion":
-            if activity.at - last_trigger.get(activity.device_id, -PIR_REARM_S) < PIR_REARM_S:
+def free_spans(
+    segments: list[tuple[float, float, str]], lo: float, hi: float, margin: float
+) -> list[tuple[float, float]]:
+    """The spans in [lo, hi] when the resident is awake, at home and alone."""
+    spans = [(lo, hi)]
+    for a, b, _ in segments:
+        a, b = a - margin, b + margin
+        cut = []
+        for s, e in spans:
+            if b <= s or a >= e:
+                cut.append((s, e))
                 continue
-            last_trigger[activity.device_id] = activity.at
-        kept.append(activity)
-    return kept
+            if a > s:
+                cut.append((s, a))
+            if b < e:
+                cut.append((b, e))
+        spans = cut
+    return [(s, e) for s, e in spans if e - s > 60.0]
+
+
+def pick_time(spans: list[tuple[float, float]], r: random.Random) -> float | None:
+    """Pick a moment uniformly over the spans, or None when there are none."""
+    total = sum(e - s for s, e in spans)
+    if total <= 0:
+        return None
+    u = r.uniform(0.0, total)
+    for s, e in spans:
+        if u <= e - s:
+            return s + u
+        u -= e - s
+    return spans[-1][1]
+
+
+class ResidentLife:
+    """One resident's days, one after the other, with incidents planned as they come."""
+
+    def __init__(self, home: HomeSpec, *, seed: int, planner: IncidentPlanner | None = None,
+                 tz: tzinfo | None = None) -> None:
+        self.home = home
+        self.seed = seed
+        self.tz = tz if tz is not None else ZoneInfo(home.tz)
+        self.habits: Habits = habits_of(home, seed=seed)
+        self.fitted = fitted_codes(home.devices)
+        self.planner = planner
+        self._illness: Illness | None = None
+        self._ill_until = 0.0
+
+    def day(self, day: date) -> ResidentDay:
+        """Write one local day, midnight to midnight."""
+        clock = DayClock(day, self.tz)
+        planned = (
+            self.planner.for_day(day.toordinal(), clock.midnight, clock.next_midnight)
+            if self.planner is not None else []
+        )
+        ours = [p for p in planned if p.kind in RESIDENT_KINDS]
+        truths: list[tuple[float, Truth]] = []
+        for p in ours:
+            if p.kind == IncidentKind.ILLNESS:
+                truths.append(self._fall_ill(p, clock))
+        illness = self._illness if clock.midnight < self._ill_until else None
+        r = home_random(self.seed, self.home.hub_id, _DAY_STREAM, day.toordinal())
+        shape = day_shape(self.habits, day, r, illness)
+        w = DayWriter(self.habits, shape, r, self.fitted)
+        exits = [p for p in ours if p.kind in (IncidentKind.NIGHT_EXIT_RETURN,
+                                               IncidentKind.NIGHT_EXIT_NO_RETURN)]
+        if exits:
+            p = exits[0]
+            returned = p.kind == IncidentKind.NIGHT_EXIT_RETURN
+            pinned = None if p.at is None else p.at - clock.midnight
+            door, back = w.write_night_exit(p.r, pinned, returned=returned)
+            truths.append((clock.at(door), truth(
+                self.home.hub_id, p.kind, clock.at(door), clock.at(back),
+                device_id="door-front", returned=returned,
+                brought_back=not returned,
+            )))
+        else:
+            w.write()
+        acted = [p for p in ours if p.kind in _ACTED_OUT]
+        pending = self._act_out(w, acted, clock)
+        times, codes = _finish(w, clock)
+        for p, moment, end, extra in pending:
+            start = moment
+            if p.kind == IncidentKind.SILENT_COLLAPSE:
+                # The last thing any sensor saw: a detector cannot know more.
+                start = max((t for t in times if t <= moment), default=moment)
+                extra["collapsed_at"] = format_ts(moment)
+            truths.append((start, truth(self.home.hub_id, p.kind, start, end, **extra)))
+        segments = sorted((clock.at(a), clock.at(b), s) for a, b, s in w.segments)
+        return ResidentDay(times, codes, segments, truths,
+                           [p for p in planned if p.kind not in RESIDENT_KINDS])
+
+    def _fall_ill(self, p: Planned, clock: DayClock) -> tuple[float, Truth]:
+        r = p.r
+        self._illness = Illness(r.uniform(0.4, 0.7), r.uniform(2.5, 4.0))
+        days = round((p.duration_s or 30 * DAY) / DAY)
+        self._ill_until = clock.midnight + days * DAY
+        end = DayClock(local_day(clock.midnight, self.tz) + timedelta(days=days), self.tz)
+        return (clock.midnight, truth(
+            self.home.hub_id, p.kind, clock.midnight, end.midnight, days=days,
+            activity_factor=round(self._illness.activity_factor, 2),
+            night_toilet_factor=round(self._illness.night_toilet_factor, 2),
+        ))
+
+    def _act_out(
+        self, w: DayWriter, planned: list[Planned], clock: DayClock
+    ) -> list[tuple[Planned, float, float | None, dict[str, object]]]:
+        """Place presses, falls and collapses in the written day; return their truth so far."""
+        shape = w.shape
+        out: list[tuple[Planned, float, float | None, dict[str, object]]] = []
+        for p in planned:
+            r = p.r
+            latest = min(shape.bed - 60.0 * MIN, _LATEST_FOUND)
+            if p.kind == IncidentKind.SILENT_COLLAPSE:
+                latest = min(latest, _LATEST_COLLAPSE)
+            if p.at is not None:
+                at: float | None = p.at - clock.midnight
+            else:
+                spans = free_spans(w.segments, shape.wake + 30.0 * MIN, latest, 10.0 * MIN)
+                at = pick_time(spans, r)
+            if at is None:
+                continue  # no moment at home and awake today: the incident does not happen
+            if p.kind == IncidentKind.PENDANT_PRESS:
+                w.emit(at, _PRESS)
+                cancelled = r.random() < 0.25
+                end = at + r.uniform(10.0, 60.0) if cancelled else None
+                if end is not None:
+                    w.emit(end, _PENDANT_CANCEL)
+                out.append((p, clock.at(at), None if end is None else clock.at(end),
+                            {"device_id": PENDANT, "cancelled": cancelled}))
+            elif p.kind == IncidentKind.DEVICE_FALL:
+                w.emit(at, _FALL)
+                cancelled = r.random() < 0.3
+                if cancelled:
+                    end = at + r.uniform(10.0, 60.0)
+                    w.emit(end, _FALL_CANCEL)
+                else:
+                    end = min(max(at + r.uniform(20.0, 120.0) * MIN, at + 10 * MIN),
+                              max(_LATEST_FOUND, at + 10 * MIN))
+                    w.interrupt(at, end)
+                out.append((p, clock.at(at), clock.at(end),
+                            {"device_id": FALL_DETECTOR, "cancelled": cancelled}))
+            else:
+                hours = r.uniform(2.0, max(2.0, min(10.0, (_LATEST_FOUND - at) / HOUR)))
+                found = at + hours * HOUR
+                w.interrupt(at, found)
+                out.append((p, clock.at(at), clock.at(found), {"found_by": "carer"}))
+        return out
+
+
+def _finish(w: DayWriter, clock: DayClock) -> tuple[list[float], list[int]]:
+    """Sort the day's marks into Unix times and drop PIR triggers during the re-arm time."""
+    last_trigger: dict[int, float] = {}
+    times: list[float] = []
+    codes: list[int] = []
+    at_of = clock.at
+    plain = clock.plain
+    base = clock.midnight
+    for offset, c in sorted(zip(w.times, w.codes, strict=True)):
+        at = base + offset if plain else at_of(offset)
+        if c in _MOTION_CODES:
+            if at - last_trigger.get(c, -PIR_REARM_S) < PIR_REARM_S:
+                continue
+            last_trigger[c] = at
+        times.append(at)
+        codes.append(c)
+    return times, codes
+
+
+def resident_day(
+    home: HomeSpec, day: date, *, seed: int, tz: tzinfo | None = None
+) -> list[Activity]:
+    """Return one local day (midnight to midnight) of a home's activity, in time order."""
+    return ResidentLife(home, seed=seed, tz=tz).day(day).activities()
+
+
+def resident_days(
+    home: HomeSpec, first: date, days: int, *, seed: int, planner: IncidentPlanner | None = None
+) -> Iterator[ResidentDay]:
+    """Yield a home's local days from first, with the planner's incidents acted out."""
+    life = ResidentLife(home, seed=seed, planner=planner)
+    for k in range(days):
+        yield life.day(first + timedelta(days=k))
 
 
 def resident_activity(
-    home: HomeSpec, *, seed: int, start: float, until: float | None = None, tz: tzinfo = HOME_TZ
+    home: HomeSpec, *, seed: int, start: float, until: float | None = None,
+    tz: tzinfo | None = None,
 ) -> Iterator[Activity]:
     """Yield a home's activity from start to until (Unix seconds), or for ever, in time order."""
-    day = datetime.fromtimestamp(start, tz).date()
-    while until is None or datetime.combine(day, time(), tzinfo=tz).timestamp() < until:
-        for activity in resident_day(home, day, seed=seed, tz=tz):
+    life = ResidentLife(home, seed=seed, tz=tz)
+    day = local_day(start, life.tz)
+    while until is None or DayClock(day, life.tz).midnight < until:
+        for activity in life.day(day).activities():
             if until is not None and activity.at >= until:
                 return
             if activity.at >= start:
                 yield activity
         day += timedelta(days=1)
+
+
+# Segment states, re-exported for callers that inspect presence.
+__all__ = [
+    "LYING", "OUT", "PIR_REARM_S", "VISIT", "Activity", "ResidentDay", "ResidentLife",
+    "free_spans", "pick_time", "resident_activity", "resident_day", "resident_days",
+]
