@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--json", action="store_true", help="alerts as JSON lines only")
     bt.add_argument("--tz", default=None, help="homes' IANA zone (default TELECARE_DEFAULT_TZ)")
     bt.add_argument("--settings", type=Path, default=None, help='JSON {"*"|HUB_ID: rules}')
+    sim = sub.add_parser("sim", help="the device simulator (same as python -m firmware_sim)",
+                         add_help=False)
+    sim.add_argument("sim_args", nargs=argparse.REMAINDER)
     cli_care.add_parsers(sub)
     return p
 
@@ -133,6 +136,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         except BacktestError as exc:
             print(f"telecare: {exc}", file=sys.stderr)
             return 2
+    if args.command == "sim":
+        from firmware_sim.__main__ import main as simulator
+
+        return simulator(args.sim_args)
     if args.command == "schema":
         print(json.dumps(event_json_schema(), indent=2))
         return 0
