@@ -34,6 +34,7 @@ import numpy as np
 
 from telecare.backtest import LogReader, alert_json, run_backtest
 from telecare.detect import Engine, Raise
+from telecare.detect.supervision import heartbeat_grace_ms
 from telecare.model import HubSettings, parse_rfc3339
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +42,7 @@ REAL_HOME = ROOT.parent / "shared" / "data" / "real-home-a"
 H = 3_600_000
 TIMER_MS = 12 * H
 DAY = 24 * H
+GRACE_MS = heartbeat_grace_ms(60)  # the simulator's heartbeat is 60 s
 WELFARE = 3  # priority 3 or above (1-3) counts as a welfare alert raised on normal life
 
 
@@ -51,7 +53,10 @@ MATCH: dict[str, tuple[tuple[str, ...], int]] = {
     "silent_collapse": (("inactivity",), DAY),
     "night_exit_no_return": (("night_exit",), 16 * 60_000),  # return time 15 min + 1 min
     "hub_power_loss": (("mains_lost", "hub_silent"), 150_000),
-    "hub_offline": (("hub_silent",), 150_000 + 60_000),
+    # the hub's last heartbeat is at most one interval before the outage starts, so silence
+    # is raised within the grace of the start; an outage no longer than the grace ends
+    # before it passes and is not expected to raise (scored apart)
+    "hub_offline": (("hub_silent",), GRACE_MS),
     "illness": (("routine_change",), 2 * DAY),
     "low_battery": (("low_battery",), DAY),
 }
@@ -135,16 +140,31 @@ def score(truth: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> dict[str
         kind = incident["type"]
         if kind not in MATCH:
             continue
-        types, window = MATCH[kind]
+        types = MATCH[kind][0]
         start = _ms(incident["start"])
-        scored = out[kind]
+        end = _ms(incident["end"]) if incident.get("end") is not None else None
+        lo, hi = hit_window(kind, start, end)
+        label = kind
+        if kind == "hub_offline" and end is not None and end - start <= GRACE_MS:
+            label = "hub_offline no longer than grace (not expected)"
+        scored = out[label]
         scored.total += 1
         hits = [a["ts"] for a in by_hub[incident["hub_id"]]
-                if a["type"] in types and start <= a["ts"] <= start + window]
+                if a["type"] in types and lo <= a["ts"] <= hi]
         if hits:
             scored.found += 1
             scored.delays_min.append((min(hits) - start) / 60_000)
     return out
+
+
+def hit_window(kind: str, start: int, end: int | None) -> tuple[int, int]:
+    """The times an alert must fall in to count: from the start to its deadline; for a
+    collapse no later than its end (once the resident is found, an alert finds nobody);
+    for an illness after its start (an alert at the onset midnight judges the day before)."""
+    hi = start + MATCH[kind][1]
+    if kind == "silent_collapse" and end is not None:
+        hi = min(hi, end)
+    return (start + 1 if kind == "illness" else start), hi
 
 
 def _ms(value: Any) -> int:

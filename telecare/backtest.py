@@ -68,6 +68,8 @@ class Block:
     rows: np.ndarray
     kinds: np.ndarray
     rare: list[Event]
+    # lines that show the hub's link was up at their time (see `LogReader.block`)
+    heard: np.ndarray
 
 
 @dataclass
@@ -134,6 +136,8 @@ class LogReader:
         self.settings = dict(settings)
         self.heartbeat_s = heartbeat_s
         self.rows = 0
+        # hubs (by engine row) that have sent a heartbeat in this log
+        self._beating = np.zeros(0, bool)
 
     def blocks(self, path: Path, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
         """Yield the file's blocks in order."""
@@ -180,7 +184,23 @@ class LogReader:
             (roles == R_HUB) & (codes != E_HEARTBEAT)
         )
         rare = self._events(batch, np.flatnonzero(rare_mask), times) if rare_mask.any() else []
-        return Block(times, rows, kinds, rare)
+        return Block(times, rows, kinds, rare, self._heard(rows, (roles == R_HUB) & (
+            codes == E_HEARTBEAT)))
+
+    def _heard(self, rows: np.ndarray, beats: np.ndarray) -> np.ndarray:
+        """Which lines prove the hub's link was up at their time.
+
+        A log carries device times: events a hub held through a network outage are written
+        at the time they happened, inside the outage, though they reached the service after
+        it. Heartbeats are sent live, never held, so for a hub that sends them they alone
+        tell supervision when it was heard; a hub with none in the log is judged by every line.
+        """
+        n = len(self.engine.index)
+        if self._beating.shape[0] < n:
+            self._beating = np.r_[self._beating, np.zeros(n - self._beating.shape[0], bool)]
+        self._beating[rows[beats]] = True
+        heard: np.ndarray = beats | ~self._beating[rows]
+        return heard
 
     def _hub_rows(self, names: list[str], local: np.ndarray, times: np.ndarray) -> np.ndarray:
         engine = self.engine
@@ -291,7 +311,8 @@ def run_backtest(
     for block in reader.blocks(path, block_bytes):
         if summary.first is None:
             summary.first = int(block.times.min())
-        decisions = engine.observe_columns(block.times, block.rows, block.kinds, block.rare)
+        decisions = engine.observe_columns(block.times, block.rows, block.kinds, block.rare,
+                                           heard=block.heard)
         watermark = max(watermark, int(block.times.max()))
         emit(decisions + engine.advance(watermark), until=engine.clock)
         if on_progress is not None:

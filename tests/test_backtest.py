@@ -75,6 +75,17 @@ def test_a_hub_that_falls_silent_in_the_log_is_flagged_as_it_would_be_live(
     assert [(a["hub_id"], a["ts"]) for a in silent] == [("H-2", "2026-03-02T10:01:30.000Z")]
 
 
+def test_events_a_hub_held_through_an_outage_do_not_hide_the_outage(tmp_path: Path) -> None:
+    """A log has device times: activity written inside an outage (held by the hub, sent
+    after it) does not mean the hub was heard; its heartbeats stopping does."""
+    log = write_log(tmp_path / "log.csv", silent_from=600)
+    held = "".join(f"{stamp(m)},H-2,pir-1,motion,active,,lounge\n" for m in (603, 605))
+    log.write_text(log.read_text() + held)
+    alerts = alerts_of(log)
+    silent = [a for a in alerts if a["type"] == "hub_silent"]
+    assert [(a["hub_id"], a["ts"]) for a in silent] == [("H-2", "2026-03-02T10:01:30.000Z")]
+
+
 def test_the_answer_does_not_depend_on_how_the_file_is_cut_into_blocks(tmp_path: Path) -> None:
     """Same alerts, in the same (time) order, with 64 KiB blocks as with one block."""
     log = write_log(tmp_path / "log.csv", silent_from=600)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telecare.detect import Decision, Engine, Raise
-from telecare.detect.routine import judge_day, judge_nights, nb_cdf
+from telecare.detect.routine import judge_day, judge_nights, judge_unwell, nb_cdf
 from telecare.model import AlertType, Event, HubSettings
 
 HUB = "H-r-1"
@@ -55,6 +55,17 @@ def test_three_nights_of_many_more_toilet_visits_than_usual_are_flagged() -> Non
     """One visit a night is usual; four a night for three nights is not."""
     assert not judge_nights(4, 1.0)[1]
     assert judge_nights(15, 1.0)[1]
+
+
+def test_a_low_day_and_a_night_of_many_toilet_visits_are_flagged_together() -> None:
+    """Neither alone is enough; together (how an illness starts) they are."""
+    low_day = judge_day(110, 180, 1.7, low_yesterday=False)
+    assert not low_day.flagged
+    assert not judge_nights(6, 1.1)[1]
+    assert judge_unwell(low_day.p_low, low_day.ratio, 6, 1.1)[1]
+    # a usual day, or a usual night, clears it
+    assert not judge_unwell(0.4, 0.97, 6, 1.1)[1]
+    assert not judge_unwell(low_day.p_low, low_day.ratio, 2, 1.1)[1]
 
 
 def test_a_home_whose_activity_drops_to_a_fraction_is_told_to_carers_once_the_day_ends() -> None:

@@ -64,8 +64,9 @@ VISIT_GAP_MS: Final = 10 * MINUTE_MS
 ) = range(23)
 N_INTS: Final = 23
 # columns of `floats`
-F_EFF_DAYS, F_DISPERSION, F_NIGHT_MEAN = range(3)
-N_FLOATS: Final = 3
+# F_DAY_P, F_DAY_RATIO: the last judged day's p (low activity) and count over expected
+F_EFF_DAYS, F_DISPERSION, F_NIGHT_MEAN, F_DAY_P, F_DAY_RATIO = range(5)
+N_FLOATS: Final = 5
 # columns of `rules` (per-home settings, resolved)
 (
     R_CLOCK, R_NIGHT_START, R_NIGHT_END, R_NIGHT_EXIT, R_RETURN_MS, R_OPEN_MS, R_INACTIVITY,
@@ -155,6 +156,7 @@ class AmbientDetectors:
         self.ints[old:new] = 0
         self.ints[old:new, [I_INACT_DL, I_EXIT_DL, I_OPEN_DL, I_DAY_DL, I_NIGHT_DL]] = NONE
         self.floats[old:new, F_DISPERSION] = 2.0
+        self.floats[old:new, [F_DAY_P, F_DAY_RATIO]] = 1.0
         if not self.clocks:
             self.clocks.append(LocalClock(DEFAULT_TZ))
         for row in range(old, new):
@@ -507,6 +509,8 @@ class _Home:
                     f"{routine.NIGHTS_SUMMED * usual:.1f} are usual (p={p:.1g})",
                     audience="carer",
                 )
+        if self.routine and self.nights_seen >= routine.MIN_NIGHTS and not flagged:
+            flagged = self.judge_unwell(at, visits, usual)
         away = self.presence == DOOR and visits == 0
         if not flagged and not held and not away:
             seen = self.nights_seen + 1
@@ -516,6 +520,21 @@ class _Home:
         self.ring1, self.ring0 = self.ring0, visits
         self.visits = 0
         self.night_dl = self.clock.next_local(at, self.night_end)
+
+    def judge_unwell(self, at: int, visits: int, usual: float) -> bool:
+        """A low day and many toilet visits the night after it: raise; return whether flagged."""
+        floats = self.det.floats[self.row]
+        p, flagged = routine.judge_unwell(float(floats[F_DAY_P]), float(floats[F_DAY_RATIO]),
+                                          visits, usual)
+        if flagged:
+            self.raise_(
+                AlertType.ROUTINE_CHANGE, Priority.WELFARE, at,
+                f"low activity yesterday ({100 * floats[F_DAY_RATIO]:.0f}% of usual) and "
+                f"{visits} night-time toilet visits where about {usual:.1f} are usual "
+                f"(combined p={p:.1g})",
+                audience="carer",
+            )
+        return flagged
 
     def end_day(self, at: int) -> None:
         """Local midnight: learn the day's gaps, re-derive thresholds, judge the day's activity."""
@@ -537,11 +556,15 @@ class _Home:
         home_h = np.asarray(self.home_ms) / HOUR_MS
         flagged = False
         judged = self.days_seen >= routine.MIN_DAYS and home_h.sum() >= routine.MIN_HOME_HOURS
+        floats = det.floats[row]
+        low_yesterday = bool(floats[F_DAY_P] < routine.LOW_P_STREAK
+                             and floats[F_DAY_RATIO] <= routine.LOW_RATIO_STREAK)
+        floats[F_DAY_P] = floats[F_DAY_RATIO] = 1.0
         if self.routine and judged:
             expected = self.expected(weekday, home_h)
             phi = float(det.floats[row, F_DISPERSION])
-            verdict = routine.judge_day(count, expected, phi, low_yesterday=bool(self.low_streak))
-            self.low_streak = int(verdict.low)
+            verdict = routine.judge_day(count, expected, phi, low_yesterday=low_yesterday)
+            floats[F_DAY_P], floats[F_DAY_RATIO] = verdict.p_low, verdict.ratio
             flagged = verdict.flagged
             if flagged:
                 self.raise_(
@@ -553,7 +576,10 @@ class _Home:
             elif expected > 0:
                 ratio = (count - expected) ** 2 / expected
                 det.floats[row, F_DISPERSION] = min(20.0, max(1.2, 0.9 * phi + 0.1 * ratio))
-        if not flagged and home_h.sum() > 0:
+        # a flagged day is not learned, unless a week of them says the routine has changed
+        self.low_streak = self.low_streak + 1 if flagged else 0
+        learn = not flagged or self.low_streak > routine.MAX_FLAGGED_DAYS
+        if learn and home_h.sum() > 0:
             decay = routine.WEEKLY_DECAY
             det.week_count[row, slots] = det.week_count[row, slots] * decay + self.today
             det.week_home_h[row, slots] = det.week_home_h[row, slots] * decay + home_h

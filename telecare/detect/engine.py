@@ -149,11 +149,16 @@ class Engine:
         kinds: np.ndarray,
         rare: Sequence[Event] = (),
         received: np.ndarray | None = None,
+        heard: np.ndarray | None = None,
     ) -> list[Decision]:
-        """Take a chunk as arrays (a backtest): every row is a message from its hub
-        (supervision), rows with an ambient kind feed the ambient detectors, and
-        `rare` events (alarms, battery reports, accel windows) go one by one."""
-        out = self.supervision.heard_many(rows, times if received is None else received)
+        """Take a chunk as arrays (a backtest): every row (or those `heard` marks) is a
+        message from its hub (supervision), rows with an ambient kind feed the ambient
+        detectors, and `rare` events (alarms, battery reports, accel windows) go one by one."""
+        at = times if received is None else received
+        if heard is None:
+            out = self.supervision.heard_many(rows, at)
+        else:
+            out = self.supervision.heard_many(rows[heard], at[heard])
         windows: list[Event] = []
         for event in rare:
             if event.type == "accel":
@@ -309,7 +314,8 @@ class Engine:
                 row = self.row(key[len(HUB_PREFIX) :])
                 state = msgspec.msgpack.decode(blob)
                 det.ints[row] = state["ints"]
-                det.floats[row] = state["floats"]
+                floats = state["floats"]
+                det.floats[row, :len(floats)] = floats
                 det.today_count[row] = state["today_count"]
                 det.today_home_ms[row] = state["today_home_ms"]
                 if state["pending_gaps"]:

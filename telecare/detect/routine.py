@@ -1,14 +1,17 @@
-"""Routine change: a day far below this home's usual activity, or more night-time
-toilet visits than usual over several nights. Welfare notices for carers.
+"""Routine change: a day far below this home's usual activity, more night-time
+toilet visits than usual over several nights, or the two together over one day and
+the night after it (how an illness starts). Welfare notices for carers.
 
 Counts are compared with the home's own baseline through a negative binomial
 (a Poisson whose rate varies from day to day, which is what real days do):
 mean `mu`, variance `phi * mu`. Only days and nights that were not flagged
-feed the baseline, so an illness does not teach the detector that it is normal.
+feed the baseline, so an illness does not teach the detector that it is normal;
+after a week of flagged days running, the change is taken as the new routine.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final
 
@@ -17,6 +20,14 @@ from scipy import special
 # a day: flagged when this unlikely, or when two days running are each below LOW_P_STREAK
 LOW_P_DAY: Final = 1e-4
 LOW_P_STREAK: Final = 0.002
+# a flagged day is not learned from, unless this many days running were flagged: then
+# it is the new routine (a baseline inflated once must not flag every day for weeks)
+MAX_FLAGGED_DAYS: Final = 7
+# a day and the night after it, each unusual the way an illness makes them (less activity,
+# more toilet visits), are flagged together when their combined p (Fisher) is this small
+UNWELL_P: Final = 1e-4
+UNWELL_DAY_RATIO: Final = 0.8  # the day at most this share of what is usual
+UNWELL_EXTRA_VISITS: Final = 2.0  # the night at least this many visits above the usual rate
 MIN_DAYS: Final = 7
 MIN_EXPECTED_DAY: Final = 30.0  # too few expected events to say anything about a day
 MIN_HOME_HOURS: Final = 8.0  # a day mostly out is not judged
@@ -35,7 +46,7 @@ SHRINK_DAY_HOURS: Final = 3.0
 SHRINK_WEEK_HOURS: Final = 6.0
 # and a day must also be this far below what is expected (a rate halved, not a quiet Sunday)
 LOW_RATIO_DAY: Final = 0.5
-LOW_RATIO_STREAK: Final = 0.5
+LOW_RATIO_STREAK: Final = 0.65
 WEEKLY_DECAY: Final = 0.9
 
 
@@ -60,6 +71,7 @@ class DayVerdict:
 
     p_low: float
     expected: float
+    ratio: float  # the day's count over what was expected
     flagged: bool
     low: bool  # low enough that a second such day in a row is flagged
 
@@ -67,12 +79,12 @@ class DayVerdict:
 def judge_day(count: float, expected: float, phi: float, *, low_yesterday: bool) -> DayVerdict:
     """Judge a day's activity count against what this home usually does in those hours."""
     if expected < MIN_EXPECTED_DAY:
-        return DayVerdict(1.0, expected, False, False)
+        return DayVerdict(1.0, expected, 1.0, False, False)
     p = nb_cdf(count, expected, phi)
     ratio = count / expected
     low = p < LOW_P_STREAK and ratio <= LOW_RATIO_STREAK
     flagged = (p < LOW_P_DAY and ratio <= LOW_RATIO_DAY) or (low and low_yesterday)
-    return DayVerdict(p, expected, flagged, low)
+    return DayVerdict(p, expected, ratio, flagged, low)
 
 
 def judge_nights(visits: float, usual_per_night: float) -> tuple[float, bool]:
@@ -80,3 +92,24 @@ def judge_nights(visits: float, usual_per_night: float) -> tuple[float, bool]:
     mu = NIGHTS_SUMMED * max(usual_per_night, NIGHT_RATE_FLOOR)
     p = nb_sf(visits, mu, NIGHT_DISPERSION)
     return p, p < HIGH_P_NIGHTS and visits >= mu + 3.0
+
+
+def night_p(visits: float, usual_per_night: float) -> float:
+    """P(at least this many toilet visits in one night) at the usual rate."""
+    return nb_sf(visits, max(usual_per_night, NIGHT_RATE_FLOOR), NIGHT_DISPERSION)
+
+
+def combined_p(p1: float, p2: float) -> float:
+    """Fisher's combination of two independent p-values (chi-square, 4 degrees of freedom)."""
+    q = max(p1 * p2, 1e-300)
+    return q * (1.0 - math.log(q))
+
+
+def judge_unwell(p_day: float, day_ratio: float, visits: float,
+                 usual_per_night: float) -> tuple[float, bool]:
+    """Judge a low day and the night after it together: (combined p, flagged)."""
+    usual = max(usual_per_night, NIGHT_RATE_FLOOR)
+    if day_ratio > UNWELL_DAY_RATIO or visits < usual + UNWELL_EXTRA_VISITS:
+        return 1.0, False
+    p = combined_p(p_day, night_p(visits, usual_per_night))
+    return p, p < UNWELL_P
