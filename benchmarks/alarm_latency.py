@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,17 +27,13 @@ import urllib.request
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+from own_broker import free_port, own_mosquitto
 from paho.mqtt.enums import CallbackAPIVersion
 
 from telecare.protocol import Channel, topic_for
 
 HUBS = 200
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def client(port: int, name: str) -> mqtt.Client:
@@ -98,14 +92,10 @@ def main() -> None:
     parser.add_argument("--nodelay", action="store_true",
                         help="broker sets TCP_NODELAY (mosquitto set_tcp_nodelay true)")
     args = parser.parse_args()
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    with tempfile.TemporaryDirectory() as tmp:
+    nodelay = "set_tcp_nodelay true\n" if args.nodelay else ""
+    with tempfile.TemporaryDirectory() as tmp, own_mosquitto(Path(tmp), nodelay) as port:
         work = Path(tmp)
-        port, http_port = free_port(), free_port()
-        (work / "m.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n"
-                                     "max_queued_messages 0\nmax_inflight_messages 0\n"
-                                     + ("set_tcp_nodelay true\n" if args.nodelay else ""))
-        broker = subprocess.Popen([binary, "-c", str(work / "m.conf")], stderr=subprocess.DEVNULL)
+        http_port = free_port()
         env = {**os.environ, "TELECARE_BROKER_URL": f"mqtt://127.0.0.1:{port}",
                "TELECARE_DATA_DIR": str(work / "data"),
                "TELECARE_HTTP_ADDR": f"127.0.0.1:{http_port}", "TELECARE_INSTANCE": "bench"}
@@ -164,8 +154,6 @@ def main() -> None:
             stop.set()
             service.terminate()
             service.wait(20)
-            broker.terminate()
-            broker.wait(10)
     b50, b95, bmax = percentiles(baseline)
     s50, s95, smax = percentiles(service_lat)
     nagle = "TCP_NODELAY" if args.nodelay else "broker default (Nagle on)"

@@ -17,8 +17,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,14 +25,9 @@ import urllib.request
 from pathlib import Path
 
 import mqtt5
+from own_broker import free_port, own_mosquitto, port_open
 
 from telecare.protocol import Channel, topic_for
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -44,10 +37,6 @@ def wait_for(condition, timeout: float, what: str) -> None:  # type: ignore[no-u
             raise SystemExit(f"timed out waiting for {what}")
         time.sleep(0.01)
 
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 async def publish_backlog(port: int, messages: list[tuple[str, bytes]]) -> None:
@@ -160,21 +149,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--hubs", type=int, default=1000)
     args = parser.parse_args()
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        port = free_port()
-        conf = work / "mosquitto.conf"
-        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                        "max_queued_messages 0\nmax_inflight_messages 0\n")
-        broker = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
-        try:
-            wait_for(lambda: port_open(port), 10, "mosquitto")
-            base = baseline(port, args.messages)
-            total, drain = service_run(port, args.messages, args.hubs, work)
-        finally:
-            broker.terminate()
-            broker.wait(10)
+    with tempfile.TemporaryDirectory() as tmp, own_mosquitto(Path(tmp)) as port:
+        base = baseline(port, args.messages)
+        total, drain = service_run(port, args.messages, args.hubs, Path(tmp))
     n = args.messages
     print(f"| backlog of {n:,} QoS 1 events | seconds | msg/s |")
     print("|---|---:|---:|")

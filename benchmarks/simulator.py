@@ -19,28 +19,17 @@ import argparse
 import asyncio
 import itertools
 import resource
-import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from own_broker import own_mosquitto
+
 from firmware_sim.fleet import Fleet, FleetOptions
 from firmware_sim.homes import plan_homes
 from firmware_sim.hub import LINK_DOWN, HubStream
 from firmware_sim.link import HubTopics
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def sample_payloads(n: int) -> list[bytes]:
@@ -123,34 +112,18 @@ def main() -> None:
     parser.add_argument("--per-hub-homes", type=int, default=5_000)
     parser.add_argument("--rate", type=float, default=20_000.0)
     args = parser.parse_args()
-    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     n = args.events
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        port = free_port()
-        conf = work / "mosquitto.conf"
-        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                        "max_queued_messages 0\nmax_inflight_messages 0\n")
-        broker = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 10
-            while not port_open(port):
-                if time.monotonic() > deadline:
-                    raise SystemExit("mosquitto did not start")
-                time.sleep(0.01)
-            lines = work / "lines.txt"
-            payloads = sample_payloads(n)
-            lines.write_bytes(b"\n".join(payloads) + b"\n")
-            size = sum(map(len, payloads)) / n
-            native = mosquitto_pub(port, lines)
-            plan_s, pool_s = asyncio.run(pooled(port, args.homes, n, args.connections))
-            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            hub_n = n // 4
-            connect_s, hub_s = asyncio.run(per_hub(port, args.per_hub_homes, hub_n))
-            achieved = asyncio.run(paced(port, args.homes // 10, args.rate, 30.0))
-        finally:
-            broker.terminate()
-            broker.wait(10)
+    with tempfile.TemporaryDirectory() as tmp, own_mosquitto(Path(tmp)) as port:
+        lines = Path(tmp) / "lines.txt"
+        payloads = sample_payloads(n)
+        lines.write_bytes(b"\n".join(payloads) + b"\n")
+        size = sum(map(len, payloads)) / n
+        native = mosquitto_pub(port, lines)
+        plan_s, pool_s = asyncio.run(pooled(port, args.homes, n, args.connections))
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        hub_n = n // 4
+        connect_s, hub_s = asyncio.run(per_hub(port, args.per_hub_homes, hub_n))
+        achieved = asyncio.run(paced(port, args.homes // 10, args.rate, 30.0))
     c = args.connections
     print(f"| {n:,} QoS 1 events into Mosquitto (payloads ~{size:.0f} B) | seconds | events/s |")
     print("|---|---:|---:|")
