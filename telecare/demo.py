@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -105,6 +107,7 @@ def run_demo(
 ) -> int:
     """Run the demo until Ctrl-C (or for `seconds`); print the final queue."""
     console = Console()
+    logging.getLogger("telecare").setLevel(logging.WARNING)  # the queue view is the output
     with tempfile.TemporaryDirectory(prefix="telecare-demo-") as tmp:
         workdir = Path(tmp)
         with contextlib.suppress(KeyboardInterrupt):
@@ -154,7 +157,8 @@ async def _demo(settings: Settings, workdir: Path, n_homes: int, seconds: float,
             f"A pendant press comes at ~{PRESS_AT_S:.0f} s; hub {incidents[1].hub_id} falls "
             f"silent at ~{SILENT_AT_S:.0f} s (flagged after its {2 * DEMO_HEARTBEAT_S + 30} s "
             "grace). Try, in another terminal:\n"
-            f"  TELECARE_DATA_DIR={demo_settings.data_dir} telecare alerts ack ID --by you\n"
+            f"  TELECARE_DATA_DIR={demo_settings.data_dir} {sys.executable} -m telecare "
+            "alerts ack ID --by you\n"
             "Ctrl-C stops."
         )
         try:
