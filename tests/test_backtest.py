@@ -100,7 +100,10 @@ def test_per_home_settings_can_be_given_to_a_backtest(tmp_path: Path) -> None:
     assert not [a for a in alerts if a["type"] == "inactivity"]
 
 
-@pytest.mark.skipif(not REAL_HOME_A.exists() and os.environ.get("CI") != "true", reason="shared/data/real-home-a is not beside")
+@pytest.mark.skipif(
+    not REAL_HOME_A.exists() and os.environ.get("CI") != "true",
+    reason="shared/data/real-home-a is not beside the checkout (required under CI)",
+)
 def test_the_recorded_real_home_raises_no_false_welfare_alert() -> None:
     """28 days of a sparse home, out at work on weekdays: no alert of priority 1-3."""
     alerts = alerts_of(REAL_HOME_A / "events.csv")

@@ -292,7 +292,10 @@ CLEAR_CUT = {
 }
 
 
-@pytest.mark.skipif(not SISFALL.exists() and os.environ.get("CI") != "true", reason="sisfall-dev data set not present")
+@pytest.mark.skipif(
+    not SISFALL.exists() and os.environ.get("CI") != "true",
+    reason="sisfall-dev data set not present (required under CI)",
+)
 def test_real_recorded_falls_and_activities_are_classified_as_labelled() -> None:
     """Six clear-cut SisFall trials (Sucerquia et al., Sensors 2017), streamed from the file."""
     decode = msgspec.json.Decoder(dict[str, Any]).decode
