@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 from benchmarks.detection import MATCH, engine_alerts, hit_window
 from telecare.backtest import LogReader
 from telecare.detect import Engine
-from telecare.detect.ambient import I_INACT_DL, I_LAST_ACT, I_PRESENCE
+from telecare.detect.ambient import I_INACT_DL, I_LAST_ACT, I_LAST_CTX, I_PRESENCE, AmbientDetectors
 from telecare.model import HubSettings, parse_rfc3339
 
 PRESENCE = {0: "unknown", 1: "home", 2: "door", 3: "asleep"}
@@ -62,6 +62,15 @@ def _state_at(table: pa.Table, hub: str, until: int, tz: str, work: Path) -> Eng
         engine.advance(mark)
     engine.drain(mark)
     return engine
+
+
+def _context(det: AmbientDetectors, row: int, ctx: int) -> str:
+    """The last sign of life's context and its threshold, e.g. `pir-hall/on 1.2 h`."""
+    devices = det.ctx_devices.get(row, [])
+    name = devices[ctx // 2] if ctx // 2 < len(devices) else "?"
+    threshold = int(det.ctx_thr[row, ctx])
+    learned = "-" if threshold >= 2**62 else f"{threshold / 3_600_000:.1f} h"
+    return f"after {name}/{'off' if ctx % 2 else 'on'} {learned}"
 
 
 def main() -> int:
@@ -110,7 +119,8 @@ def main() -> int:
             dl = int(ints[I_INACT_DL])
             line += (f"\n    presence {PRESENCE[int(ints[I_PRESENCE])]} last {_iso(last)} "
                      f"thr[{hour}] {det.thresholds[row, hour] / 3_600_000:.1f} h learned "
-                     f"{bool(det.learned[row, hour])} deadline "
+                     f"{bool(det.learned[row, hour])} {_context(det, row, int(ints[I_LAST_CTX]))} "
+                     f"deadline "
                      f"{'-' if dl >= 2**62 else f'{(dl - start) / 3_600_000:+.1f} h'} "
                      f"params {incident['params']}")
         elif kind == "hub_offline":

@@ -31,11 +31,13 @@ import pyarrow.csv as pacsv
 
 from telecare.detect import Decision, Engine, Raise
 from telecare.detect.kinds import (
+    CONTEXT_SHIFT,
     E_BATTERY,
     E_HEARTBEAT,
     E_UNKNOWN,
     EVENT_CODE,
     KIND_TABLE,
+    POLARITY,
     R_ACCEL,
     R_ALARM,
     R_HUB,
@@ -173,13 +175,15 @@ class LogReader:
         dev_local = devices.indices.to_numpy()
         n_dev = len(devices.dictionary)
         pair = hub_local.astype(np.int64) * n_dev + dev_local
-        roles = self._roles(batch, hub_rows, devices.dictionary.to_pylist(), n_dev, pair)
+        roles, slots = self._roles(batch, hub_rows, devices.dictionary.to_pylist(), n_dev, pair)
         events = batch.column("event")
         codes = np.array(
             [EVENT_CODE.get(name, E_UNKNOWN) for name in events.dictionary.to_pylist()] or [0],
             np.int64,
         )[events.indices.to_numpy()]
-        kinds = KIND_TABLE[roles, codes]
+        kinds = KIND_TABLE[roles, codes].astype(np.int16)
+        contexts = (2 * slots + POLARITY[codes]) << CONTEXT_SHIFT
+        kinds = np.where(kinds != 0, kinds | contexts, 0).astype(np.int16)
         rare_mask = (roles == R_ALARM) | (roles == R_ACCEL) | (codes == E_BATTERY) | (
             (roles == R_HUB) & (codes != E_HEARTBEAT)
         )
@@ -218,11 +222,13 @@ class LogReader:
         return np.array([-1 if row is None else row for row in found] or [0], np.int64)
 
     def _roles(self, batch: pa.RecordBatch, hub_rows: np.ndarray, device_names: list[str],
-               n_dev: int, pair: np.ndarray) -> np.ndarray:
+               n_dev: int, pair: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each line's device role and the device's context slot in its home."""
         seen = np.zeros(max(len(hub_rows) * n_dev, 1), bool)
         seen[pair] = True
         present = np.flatnonzero(seen)
         table = np.zeros(seen.size, np.int64)
+        slot_table = np.zeros(seen.size, np.int64)
         engine = self.engine
         first: np.ndarray | None = None
         types = batch.column("type")
@@ -239,8 +245,11 @@ class LogReader:
                 # the type and location on the device's first line register it
                 role = engine.role_of(hub_row, device, str(types[line]), str(locations[line]))
             table[key] = role
+            if KIND_TABLE[role].any():
+                slot_table[key] = engine.ambient.context_slot(hub_row, device)
         roles: np.ndarray = table[pair]
-        return roles
+        slots: np.ndarray = slot_table[pair]
+        return roles, slots
 
     def _events(self, batch: pa.RecordBatch, where: np.ndarray, times: np.ndarray) -> list[Event]:
         cols = {name: batch.column(name).take(pa.array(where)).to_pylist() for name in COLUMNS[1:]}

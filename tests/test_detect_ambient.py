@@ -189,3 +189,70 @@ def test_a_home_learns_how_long_it_goes_quiet_and_then_beats_the_fixed_timer() -
                     collapse + 5 * HOUR)
     (alert,) = raised(decisions, AlertType.INACTIVITY)
     assert alert.at - collapse < 2 * HOUR
+
+
+def hall_and_lounge_days() -> tuple[Engine, int]:
+    """Five days of a home with a hall and a lounge PIR; returns the engine and the next
+    midnight. The hall is always followed within minutes, the lounge by a nap at 14:50."""
+    engine = engine_for()
+    engine.register_device(HUB, "pir-hall", "motion", "hall")
+    day0 = T0 - 10 * HOUR  # Monday 00:00
+    events = []
+    for d in range(5):
+        for hour in range(8, 22):
+            start = day0 + d * 24 * HOUR + hour * HOUR
+            if hour == 15:
+                continue  # a nap in the lounge chair every afternoon: 70 min still
+            events += [ev(start + m * MIN, "pir-hall") for m in (0, 30)]
+            events += [ev(start + m * MIN) for m in (5, 20, 35, 50)]
+    decisions = run(engine, events, day0 + 5 * 24 * HOUR)
+    assert raised(decisions, AlertType.INACTIVITY) == []
+    return engine, day0 + 5 * 24 * HOUR
+
+
+def test_stillness_after_a_sensor_that_is_always_followed_soon_is_raised_early() -> None:
+    """A home learns how long it stays still after each sensor: the hall PIR is always
+    followed within minutes, the lounge PIR sometimes by an hour's nap. Within a week
+    (before the hours are learned) stillness after the hall is raised in about an hour,
+    well before the 4 h fixed timer, while the same stillness after the lounge is not."""
+    engine, day5 = hall_and_lounge_days()
+    in_hall = day5 + 11 * HOUR
+    decisions = run(engine, [ev(day5 + 8 * HOUR, "pir-hall"), ev(in_hall, "pir-hall")],
+                    in_hall + 5 * HOUR)
+    (alert,) = raised(decisions, AlertType.INACTIVITY)
+    assert 40 * MIN <= alert.at - in_hall <= 90 * MIN
+    assert "after that sensor" in alert.reason
+    day6 = day5 + 24 * HOUR
+    decisions = run(engine, [ev(day6 + 14 * HOUR + 45 * MIN, "pir-hall"),
+                             ev(day6 + 14 * HOUR + 50 * MIN), ev(day6 + 16 * HOUR, "pir-hall")],
+                    day6 + 16 * HOUR)
+    assert raised(decisions, AlertType.INACTIVITY) == []
+
+
+def test_stillness_running_into_the_night_is_judged_by_the_hour_not_the_sensor() -> None:
+    """Going to bed (no bed pad) from the hall at 20:50 is not raised at the hall's
+    daytime threshold: that would run into the night floor."""
+    engine = engine_for()
+    engine.register_device(HUB, "pir-hall", "motion", "hall")
+    day0 = T0 - 10 * HOUR
+    events = [ev(day0 + d * 24 * HOUR + hour * HOUR + m * MIN, "pir-hall" if m % 30 == 0 else
+                 "pir-lounge") for d in range(5) for hour in range(8, 22) for m in (0, 5, 30, 35)]
+    bedtime = day0 + 5 * 24 * HOUR + 20 * HOUR + 50 * MIN
+    events += [ev(day0 + 5 * 24 * HOUR + hour * HOUR + m * MIN) for hour in range(8, 21)
+               for m in (0, 30)]
+    events.append(ev(bedtime, "pir-hall"))
+    assert raised(run(engine, events, bedtime + 3 * HOUR), AlertType.INACTIVITY) == []
+
+
+def test_what_a_home_learned_about_its_sensors_survives_a_restart() -> None:
+    """Checkpointed and restored, the engine raises stillness after the hall at the same time."""
+    engine, day5 = hall_and_lounge_days()
+    again = engine_for()
+    again.restore(engine.checkpoint(everything=True))
+    in_hall = day5 + 11 * HOUR
+    times = []
+    for e in (engine, again):
+        decisions = run(e, [ev(day5 + 8 * HOUR, "pir-hall"), ev(in_hall, "pir-hall")],
+                        in_hall + 5 * HOUR)
+        times += [a.at for a in raised(decisions, AlertType.INACTIVITY)]
+    assert len(times) == 2 and times[0] == times[1] and times[0] - in_hall < 90 * MIN

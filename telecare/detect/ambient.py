@@ -33,6 +33,7 @@ from telecare.detect import learning, routine
 from telecare.detect.decisions import Clear, Decision, Raise
 from telecare.detect.hubindex import grown
 from telecare.detect.kinds import (
+    CONTEXT_SHIFT,
     K_ACTIVITY,
     K_BED_IN,
     K_BED_OUT,
@@ -40,6 +41,7 @@ from telecare.detect.kinds import (
     K_EXIT_OPEN,
     K_NONE,
     K_TOILET,
+    KIND_MASK,
 )
 from telecare.detect.localtime import DAY_MS, HOUR_MS, MINUTE_MS, LocalClock, in_window, parse_hhmm
 from telecare.model import DEFAULT_TZ, AlertType, HubSettings, Priority
@@ -60,9 +62,9 @@ VISIT_GAP_MS: Final = 10 * MINUTE_MS
     I_PRESENCE, I_LAST_ACT, I_DOOR_T, I_DOOR_CLOSED, I_BED_T, I_SINCE, I_INACT_DL,
     I_INACT_ALERTED, I_EXIT_DL, I_EXIT_ALERTED, I_OPEN_DL, I_OPEN_ALERTED, I_DAY_DL,
     I_NIGHT_DL, I_FIRST_SEEN, I_VISITS, I_LAST_TOILET, I_LOW_STREAK, I_NIGHTS_SEEN,
-    I_DAYS_SEEN, I_RING0, I_RING1, I_ACTIVE,
-) = range(23)
-N_INTS: Final = 23
+    I_DAYS_SEEN, I_RING0, I_RING1, I_ACTIVE, I_LAST_CTX,
+) = range(24)
+N_INTS: Final = 24
 # columns of `floats`
 # F_DAY_P, F_DAY_RATIO: the last judged day's p (low activity) and count over expected
 F_EFF_DAYS, F_DISPERSION, F_NIGHT_MEAN, F_DAY_P, F_DAY_RATIO = range(5)
@@ -115,6 +117,15 @@ class AmbientDetectors:
         default_factory=lambda: np.zeros((0, 24, learning.BINS), np.float32)
     )
     gap_days: np.ndarray = field(default_factory=lambda: np.zeros((0, 24), np.float32))
+    # daytime gaps by the sign of life that began them, and the thresholds learned from them
+    ctx_hist: np.ndarray = field(
+        default_factory=lambda: np.zeros((0, learning.CONTEXTS, learning.BINS), np.float32)
+    )
+    ctx_thr: np.ndarray = field(
+        default_factory=lambda: np.zeros((0, learning.CONTEXTS), np.int64)
+    )
+    # the devices behind each home's contexts, in the order they were first seen
+    ctx_devices: dict[int, list[str]] = field(default_factory=dict)
     night_floor: np.ndarray = field(default_factory=lambda: np.zeros((0, 24), bool))
     learned: np.ndarray = field(default_factory=lambda: np.zeros((0, 24), bool))
     today_count: np.ndarray = field(default_factory=lambda: np.zeros((0, 24), np.float64))
@@ -122,6 +133,7 @@ class AmbientDetectors:
     week_count: np.ndarray = field(default_factory=lambda: np.zeros((0, 168), np.float32))
     week_home_h: np.ndarray = field(default_factory=lambda: np.zeros((0, 168), np.float32))
     pending_gaps: dict[int, list[int]] = field(default_factory=dict)
+    pending_ctx_gaps: dict[int, list[int]] = field(default_factory=dict)
     scheduled: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     heap: list[tuple[int, int]] = field(default_factory=list)
     # is the hub in this row silent at time t (inhibition); set by the engine
@@ -145,6 +157,8 @@ class AmbientDetectors:
         self.fallback = grown(self.fallback, rows)
         self.gap_hist = grown(self.gap_hist, rows)
         self.gap_days = grown(self.gap_days, rows)
+        self.ctx_hist = grown(self.ctx_hist, rows)
+        self.ctx_thr = grown(self.ctx_thr, rows, NONE)
         self.night_floor = grown(self.night_floor, rows, False)
         self.learned = grown(self.learned, rows, False)
         self.today_count = grown(self.today_count, rows)
@@ -161,6 +175,15 @@ class AmbientDetectors:
             self.clocks.append(LocalClock(DEFAULT_TZ))
         for row in range(old, new):
             self._set_rules(row, 0, self.default_settings)
+
+    def context_slot(self, row: int, device_id: str) -> int:
+        """The home's slot for a device's contexts, given on first sight (the last is shared)."""
+        devices = self.ctx_devices.setdefault(row, [])
+        if device_id in devices:
+            return min(devices.index(device_id), learning.CONTEXT_DEVICES - 1)
+        devices.append(device_id)
+        self.dirty_learned.add(row)
+        return min(len(devices) - 1, learning.CONTEXT_DEVICES - 1)
 
     def clock_index(self, tz: str) -> int:
         """Return the index of the clock for a zone, making it on first use."""
@@ -199,9 +222,11 @@ class AmbientDetectors:
         """Apply one home's events (in time order) and fire its timers up to `clock`."""
         home = self._load(row)
         home.out = out
-        for t, kind in zip(times, kinds, strict=True):
+        for t, code in zip(times, kinds, strict=True):
+            kind = code & KIND_MASK
             if kind == K_NONE:
                 continue
+            home.ctx = code >> CONTEXT_SHIFT
             if not home.active:
                 home.activate(t)
             if (t > home.inact_dl or t > home.day_dl or t > home.night_dl or t > home.exit_dl
@@ -263,14 +288,18 @@ class _Home:
             self.inact_dl, self.inact_alerted, self.exit_dl, self.exit_alerted, self.open_dl,
             self.open_alerted, self.day_dl, self.night_dl, self.first_seen, self.visits,
             self.last_toilet, self.low_streak, self.nights_seen, self.days_seen, self.ring0,
-            self.ring1, self.active,
+            self.ring1, self.active, self.last_ctx,
         ) = det.ints[row].tolist()
+        self.ctx = 0  # the context of the event being applied
         (
             clock, self.night_start, self.night_end, self.night_exit, self.return_ms,
             self.open_ms, self.inactivity, self.routine, _fallback,
         ) = det.rules[row].tolist()
         self.clock = det.clocks[clock]
         self.thr: list[int] = det.thresholds[row].tolist()
+        self.ctx_thr: list[int] = det.ctx_thr[row].tolist()
+        self.floor: list[bool] = det.night_floor[row].tolist()
+        self.floor_start = (self.night_start - 60) % 1440
         self.today: list[float] = det.today_count[row].tolist()
         self.home_ms: list[float] = det.today_home_ms[row].tolist()
 
@@ -282,7 +311,7 @@ class _Home:
             self.inact_dl, self.inact_alerted, self.exit_dl, self.exit_alerted, self.open_dl,
             self.open_alerted, self.day_dl, self.night_dl, self.first_seen, self.visits,
             self.last_toilet, self.low_streak, self.nights_seen, self.days_seen, self.ring0,
-            self.ring1, self.active,
+            self.ring1, self.active, self.last_ctx,
         )
         det.today_count[row] = self.today
         det.today_home_ms[row] = self.home_ms
@@ -315,7 +344,7 @@ class _Home:
             self.gap_end(t, late)
         elif presence == DOOR:
             if not ((self.door_closed and t > self.door_t) or t - self.door_t > DOOR_SETTLE_MS):
-                self.last_act = max(self.last_act, t)
+                self.touch(t)
                 return  # maybe the resident on the way out
             self.become(HOME, t)
             self.returned(t)
@@ -325,9 +354,10 @@ class _Home:
         if t >= self.last_act:
             hour = (local // HOUR_MS) % 24
             self.last_act = t
+            self.last_ctx = self.ctx
             self.today[hour] += 1
             if self.inactivity:
-                self.inact_dl = t + self.thr[hour]
+                self.inact_dl = t + self.limit(t)
             return
         self.today[(local // HOUR_MS) % 24] += 1
         self.set_inactivity()
@@ -347,14 +377,14 @@ class _Home:
                 self.out.append(Clear(self.hub_id, AlertType.DOOR_LEFT_OPEN, t))
         if same_passage:
             if self.presence == HOME:
-                self.last_act = max(self.last_act, t)
+                self.touch(t)
                 self.set_inactivity()
             return
         if self.presence == DOOR:
             # out, and now the door again with nothing inside in between: back home
             self.become(HOME, t)
             self.returned(t)
-            self.last_act = max(self.last_act, t)
+            self.touch(t)
             self.set_inactivity()
             return
         if self.presence == HOME:
@@ -362,7 +392,7 @@ class _Home:
         else:
             self.clear_inactivity(t)
         self.become(DOOR, t)
-        self.last_act = max(self.last_act, t)
+        self.touch(t)
         self.inact_dl = NONE
         if (self.night_exit and self.exit_dl == NONE and not self.exit_alerted
                 and in_window(self.clock.minute_of_day(t), self.night_start, self.night_end)):
@@ -377,7 +407,7 @@ class _Home:
             self.returned(t)
         self.become(ASLEEP, t)
         self.bed_t = t
-        self.last_act = max(self.last_act, t)
+        self.touch(t)
         self.set_inactivity()
 
     def bed_out(self, t: int) -> None:
@@ -387,7 +417,7 @@ class _Home:
             self.returned(t)
         self.clear_inactivity(t)
         self.become(HOME, t)
-        self.last_act = max(self.last_act, t)
+        self.touch(t)
         self.set_inactivity()
 
     # state changes --------------------------------------------------------------
@@ -410,6 +440,24 @@ class _Home:
                 since = end
         self.since = max(self.since, t)
 
+    def touch(self, t: int) -> None:
+        """A sign of life at `t` (which may be older than the last one)."""
+        if t >= self.last_act:
+            self.last_act = t
+            self.last_ctx = self.ctx
+
+    def limit(self, t: int) -> int:
+        """How long the home may be still after its last sign of life at `t`: the hour's
+        threshold, or the last sign's context's when that is learned, shorter, and runs out
+        before the night floor (where sleep without a bed pad looks like stillness)."""
+        minute = self.clock.minute_of_day(t)
+        threshold = self.thr[minute // 60]
+        context = self.ctx_thr[self.last_ctx]
+        if (context < threshold and not self.floor[minute // 60]
+                and context <= ((self.floor_start - minute) % 1440) * MINUTE_MS):
+            return context
+        return threshold
+
     def gap_end(self, t: int, late: bool) -> None:
         """A sign of life at home ends a gap: learn it, unless it was flagged or arrived late."""
         if self.inact_alerted:
@@ -417,10 +465,15 @@ class _Home:
             return
         gap = t - self.last_act
         if gap > 0 and not late and self.last_act > 0:
-            hour = self.clock.hour(self.last_act)
-            self.det.pending_gaps.setdefault(self.row, []).append(
-                hour * learning.BINS + learning.gap_bin(gap)
-            )
+            minute = self.clock.minute_of_day(self.last_act)
+            hour = minute // 60
+            gap_bin = learning.gap_bin(gap)
+            self.det.pending_gaps.setdefault(self.row, []).append(hour * learning.BINS + gap_bin)
+            # contexts learn the daytime only: gaps that end before the night floor begins
+            if not self.floor[hour] and gap <= ((self.floor_start - minute) % 1440) * MINUTE_MS:
+                self.det.pending_ctx_gaps.setdefault(self.row, []).append(
+                    self.last_ctx * learning.BINS + gap_bin
+                )
 
     def clear_inactivity(self, t: int) -> None:
         """A sign of life ends an inactivity alert that was raised."""
@@ -440,7 +493,7 @@ class _Home:
         if not self.inactivity:
             self.inact_dl = NONE
         elif self.presence == HOME:
-            self.inact_dl = self.last_act + self.thr[self.clock.hour(self.last_act)]
+            self.inact_dl = self.last_act + self.limit(self.last_act)
         elif self.presence == ASLEEP:
             self.inact_dl = self.bed_t + BED_MAX_MS
         else:
@@ -484,8 +537,12 @@ class _Home:
         else:
             hour = self.clock.hour(self.last_act)
             learned = bool(self.det.learned[self.row, hour])
-            basis = ("longer than this home usually goes at this hour" if learned
-                     else "fixed timer while this home's pattern is learned")
+            if self.limit(self.last_act) < self.thr[hour]:
+                basis = "longer than this home usually goes after that sensor"
+            elif learned:
+                basis = "longer than this home usually goes at this hour"
+            else:
+                basis = "fixed timer while this home's pattern is learned"
             reason = (f"no activity at home for {_hours(at - self.last_act)}, "
                       f"last at {hour:02d}:xx local ({basis})")
         self.raise_(AlertType.INACTIVITY, Priority.WELFARE, at, reason)
@@ -548,6 +605,10 @@ class _Home:
             cells = np.asarray(gaps)
             np.add.at(det.gap_hist[row].reshape(-1), cells, 1.0)
             det.gap_days[row, np.unique(cells // learning.BINS)] += 1.0
+        det.ctx_hist[row] *= learning.DAILY_DECAY
+        ctx_gaps = det.pending_ctx_gaps.pop(row, None)
+        if ctx_gaps:
+            np.add.at(det.ctx_hist[row].reshape(-1), np.asarray(ctx_gaps), 1.0)
         det.floats[row, F_EFF_DAYS] = det.floats[row, F_EFF_DAYS] * learning.DAILY_DECAY + covered
         self.recompute_thresholds()
         weekday = (self.clock.day(at - 1) + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
@@ -614,8 +675,14 @@ class _Home:
         thr = np.where(learned, np.maximum(learned_ms, floor), fallback)
         det.thresholds[row] = thr
         det.learned[row] = learned
+        ctx_minutes, ctx_learned = learning.context_thresholds_min(
+            det.ctx_hist[row], float(det.floats[row, F_EFF_DAYS])
+        )
+        ctx_thr = np.where(ctx_learned, np.round(ctx_minutes).astype(np.int64) * MINUTE_MS, NONE)
+        det.ctx_thr[row] = ctx_thr
         det.dirty_learned.add(row)
         self.thr = thr.tolist()
+        self.ctx_thr = ctx_thr.tolist()
         if self.presence == HOME and not self.inact_alerted and self.inact_dl != NONE:
             self.set_inactivity()
 

@@ -29,12 +29,20 @@ import msgspec
 import numpy as np
 
 from telecare.detect import ambient as amb
+from telecare.detect import learning
 from telecare.detect.condition import DeviceConditions
 from telecare.detect.decisions import Decision
 from telecare.detect.fall import FallDetector
 from telecare.detect.hubindex import HubIndex
 from telecare.detect.immediate import immediate
-from telecare.detect.kinds import E_UNKNOWN, EVENT_CODE, KIND_TABLE, R_ACCEL, device_role
+from telecare.detect.kinds import (
+    E_UNKNOWN,
+    EVENT_CODE,
+    KIND_TABLE,
+    R_ACCEL,
+    ambient_code,
+    device_role,
+)
 from telecare.detect.supervision import HubSupervision
 from telecare.model import Event, HubSettings
 
@@ -129,16 +137,18 @@ class Engine:
             if role == R_ACCEL:
                 windows.append(event)
                 continue
-            kind = int(KIND_TABLE[role, EVENT_CODE.get(event.event, E_UNKNOWN)])
+            code = EVENT_CODE.get(event.event, E_UNKNOWN)
+            kind = int(KIND_TABLE[role, code])
             if kind:
                 times.append(event.event_time)
                 rows.append(row)
-                kinds.append(kind)
+                kinds.append(ambient_code(kind, self.ambient.context_slot(row, event.device_id),
+                                          code))
         if windows:
             out.extend(self.fall.observe(windows))
         if times:
             arrays = (np.asarray(times, np.int64), np.asarray(rows, np.int64),
-                      np.asarray(kinds, np.int8))
+                      np.asarray(kinds, np.int16))
             self._pending.append(arrays)
         return out
 
@@ -265,6 +275,7 @@ class Engine:
                 "today_count": det.today_count[row].tolist(),
                 "today_home_ms": det.today_home_ms[row].tolist(),
                 "pending_gaps": det.pending_gaps.get(row, []),
+                "pending_ctx_gaps": det.pending_ctx_gaps.get(row, []),
                 "supervision": self.supervision.row_state(row),
             }
             out.append((HUB_PREFIX + ids[row], msgspec.msgpack.encode(state)))
@@ -272,6 +283,8 @@ class Engine:
             state = {
                 "gap_hist": det.gap_hist[row].astype(np.float32).tobytes(),
                 "gap_days": det.gap_days[row].astype(np.float32).tobytes(),
+                "ctx_hist": det.ctx_hist[row].astype(np.float32).tobytes(),
+                "ctx_devices": det.ctx_devices.get(row, []),
                 "week_count": det.week_count[row].astype(np.float32).tobytes(),
                 "week_home_h": det.week_home_h[row].astype(np.float32).tobytes(),
             }
@@ -299,7 +312,7 @@ class Engine:
                     self._pending.append((
                         np.asarray([w[0] for w in waiting], np.int64),
                         np.asarray([self.row(w[1]) for w in waiting], np.int64),
-                        np.asarray([w[2] for w in waiting], np.int8),
+                        np.asarray([w[2] for w in waiting], np.int16),
                     ))
             elif key == FALL_KEY:
                 self.fall = FallDetector.restore(blob)
@@ -308,18 +321,26 @@ class Engine:
                 state = msgspec.msgpack.decode(blob)
                 det.gap_hist[row] = np.frombuffer(state["gap_hist"], np.float32).reshape(24, -1)
                 det.gap_days[row] = np.frombuffer(state["gap_days"], np.float32)
+                if "ctx_hist" in state:
+                    det.ctx_hist[row] = np.frombuffer(state["ctx_hist"], np.float32).reshape(
+                        learning.CONTEXTS, learning.BINS
+                    )
+                    det.ctx_devices[row] = list(state["ctx_devices"])
                 det.week_count[row] = np.frombuffer(state["week_count"], np.float32)
                 det.week_home_h[row] = np.frombuffer(state["week_home_h"], np.float32)
             elif key.startswith(HUB_PREFIX):
                 row = self.row(key[len(HUB_PREFIX) :])
                 state = msgspec.msgpack.decode(blob)
-                det.ints[row] = state["ints"]
+                ints = state["ints"]
+                det.ints[row, :len(ints)] = ints
                 floats = state["floats"]
                 det.floats[row, :len(floats)] = floats
                 det.today_count[row] = state["today_count"]
                 det.today_home_ms[row] = state["today_home_ms"]
                 if state["pending_gaps"]:
                     det.pending_gaps[row] = list(state["pending_gaps"])
+                if state.get("pending_ctx_gaps"):
+                    det.pending_ctx_gaps[row] = list(state["pending_ctx_gaps"])
                 self.supervision.restore_row(row, state["supervision"])
         n = len(self.index)
         for row in np.flatnonzero(det.ints[:n, amb.I_ACTIVE]).tolist():

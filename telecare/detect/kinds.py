@@ -19,6 +19,10 @@ K_EXIT_OPEN: Final = 3  # front or back door opened
 K_EXIT_CLOSED: Final = 4
 K_BED_IN: Final = 5  # bed pad occupied
 K_BED_OUT: Final = 6  # bed pad vacant
+# an ambient code carries its kind in the low bits and its context above them: which of the
+# home's devices gave the sign of life (its slot) and which way (1 for closed or vacant)
+KIND_MASK: Final = 7
+CONTEXT_SHIFT: Final = 3
 
 # device roles
 R_NONE: Final = 0
@@ -43,6 +47,22 @@ EVENT_CODE: Final = {name: code for code, name in enumerate(EVENT_NAMES)}
 E_UNKNOWN: Final = len(EVENT_NAMES)
 E_BATTERY: Final = EVENT_CODE["battery"]
 E_HEARTBEAT: Final = EVENT_CODE["heartbeat"]
+
+
+def _polarity() -> np.ndarray:
+    table = np.zeros(E_UNKNOWN + 1, dtype=np.int16)
+    table[EVENT_CODE["closed"]] = 1
+    table[EVENT_CODE["vacant"]] = 1
+    return table
+
+
+# POLARITY[event code]: 1 when the event ends something (a door closed, a pad left)
+POLARITY: Final = _polarity()
+
+
+def ambient_code(kind: int, slot: int, event_code: int) -> int:
+    """One event's ambient code: its kind and its context (device slot and direction)."""
+    return kind | ((2 * slot + int(POLARITY[event_code])) << CONTEXT_SHIFT)
 
 
 def device_role(type_: str, location: str) -> int:

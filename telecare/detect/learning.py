@@ -46,6 +46,15 @@ MIN_GAP_DAYS: Final = 8.0
 POOL: Final = np.array([0.25, 0.5, 1.0, 0.5, 0.25])
 # false inactivity alerts per home-day the learned thresholds aim for (about 0.3 a month)
 FALSE_PER_DAY: Final = 0.01
+# the same for each context's own thresholds (a home has a handful of busy contexts)
+CONTEXT_FALSE_PER_DAY: Final = 0.002
+MIN_CONTEXT_GAPS: Final = 100
+CONTEXT_CONFIDENCE: Final = 0.9
+MIN_CONTEXT_DAYS: Final = 2.5
+# contexts per home: 12 devices, each with two ways (active/open/occupied, closed/vacant);
+# devices beyond the twelfth share the last
+CONTEXT_DEVICES: Final = 12
+CONTEXTS: Final = 2 * CONTEXT_DEVICES
 MIN_THRESHOLD_MIN: Final = 45.0
 MAX_THRESHOLD_MIN: Final = 16 * 60.0
 # histograms decay by this factor each day, so a changed routine is learned in weeks
@@ -83,28 +92,63 @@ def thresholds_min(
     """
     pooled_n = _POOLING @ counts.astype(np.float64)
     pooled_days = _POOLING @ gap_days.astype(np.float64)
-    pooled_s = pooled_n * MIDS_MIN
-    # tail[h, b]: pooled gaps at least EDGES[b] long
-    tail_n = np.cumsum(pooled_n[:, ::-1], axis=1)[:, ::-1]
-    tail_s = np.cumsum(pooled_s[:, ::-1], axis=1)[:, ::-1]
-    # u: the highest edge with at least TAIL_GAPS pooled gaps beyond it
+    threshold, n_all, enough = tail_thresholds(
+        pooled_n, days * float(POOL.sum()), FALSE_PER_DAY / 24.0
+    )
+    learned = enough & (n_all >= MIN_GAPS) & (pooled_days >= MIN_GAP_DAYS) & (days >= MIN_DAYS)
+    return threshold, learned
+
+
+def context_thresholds_min(counts: np.ndarray, days: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return per-context thresholds (minutes) and whether each is learned, for one home.
+
+    counts: [CONTEXTS, BINS] (decayed) daytime gap counts by the sign of life that began
+    the gap (which device, and which way a door or pad went); days: the days they cover.
+    """
+    threshold, n_all, enough = tail_thresholds(
+        counts.astype(np.float64), days, CONTEXT_FALSE_PER_DAY, top_k=True,
+        confidence=CONTEXT_CONFIDENCE,
+    )
+    learned = enough & (n_all >= MIN_CONTEXT_GAPS) & (days >= MIN_CONTEXT_DAYS)
+    return threshold, learned
+
+
+def tail_thresholds(
+    counts: np.ndarray, days: float, budget_per_day: float, *, top_k: bool = False,
+    confidence: float = BETA_CONFIDENCE,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Extreme-value thresholds for each row of a [K, BINS] gap histogram.
+
+    The peaks are the gaps beyond `u`, the highest bin edge with at least TAIL_GAPS gaps
+    beyond it; with `top_k`, exactly the TAIL_GAPS longest gaps and `u` the
+    middle of the bin where the k-th lies. The second suits a peaked histogram (after a
+    hall PIR nearly every gap is a few minutes long): there the first takes a hundred
+    short gaps as its peaks, sees a thin tail and misses the odd long one (a nap).
+    Returns (threshold minutes, gaps counted, whether TAIL_GAPS peaks were found).
+    """
+    sums = counts * MIDS_MIN
+    # tail[k, b]: gaps at least EDGES[b] long
+    tail_n = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
+    tail_s = np.cumsum(sums[:, ::-1], axis=1)[:, ::-1]
     enough = tail_n >= TAIL_GAPS
     top = BINS - 1 - np.argmax(enough[:, ::-1], axis=1)
-    rows = np.arange(24)
-    n_u = tail_n[rows, top]
-    u = EDGES_MIN[top]
-    beta = np.maximum(tail_s[rows, top] / np.maximum(n_u, 1e-9) - u, 1.0)
+    rows = np.arange(counts.shape[0])
+    if top_k:
+        above = np.minimum(top + 1, BINS - 1)
+        has_above = top + 1 < BINS
+        n_above = np.where(has_above, tail_n[rows, above], 0.0)
+        s_above = np.where(has_above, tail_s[rows, above], 0.0)
+        u = MIDS_MIN[top]
+        n_u = np.full(counts.shape[0], float(TAIL_GAPS))
+        beta = np.maximum((s_above - n_above * u) / TAIL_GAPS, 1.0)
+    else:
+        n_u = tail_n[rows, top]
+        u = EDGES_MIN[top]
+        beta = np.maximum(tail_s[rows, top] / np.maximum(n_u, 1e-9) - u, 1.0)
     # exponential scale from n exceedances: 2 n beta_hat / beta ~ chi2(2n)
     dof = 2.0 * np.maximum(n_u, 1.0)
-    beta = beta * dof / special.chdtri(dof, BETA_CONFIDENCE)
-    per_day = n_u / max(days, 1e-9) / POOL.sum()
-    budget = FALSE_PER_DAY / 24.0
-    reach = np.log(np.maximum(per_day / budget, 1.0))
+    beta = beta * dof / special.chdtri(dof, confidence)
+    per_day = n_u / max(days, 1e-9)
+    reach = np.log(np.maximum(per_day / budget_per_day, 1.0))
     threshold = np.clip(u + beta * reach, MIN_THRESHOLD_MIN, MAX_THRESHOLD_MIN)
-    learned = (
-        enough.any(axis=1)
-        & (tail_n[:, 0] >= MIN_GAPS)
-        & (pooled_days >= MIN_GAP_DAYS)
-        & (days >= MIN_DAYS)
-    )
-    return threshold, learned
+    return threshold, tail_n[:, 0], enough.any(axis=1)
