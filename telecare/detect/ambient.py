@@ -451,8 +451,8 @@ class _Home:
         threshold, or the last sign's context's when that is learned, shorter, and runs out
         before the night floor (where sleep without a bed pad looks like stillness)."""
         minute = self.clock.minute_of_day(t)
-        threshold = self.thr[minute // 60]
-        context = self.ctx_thr[self.last_ctx]
+        threshold = int(self.thr[minute // 60])
+        context = int(self.ctx_thr[self.last_ctx])
         if (context < threshold and not self.floor[minute // 60]
                 and context <= ((self.floor_start - minute) % 1440) * MINUTE_MS):
             return context
