@@ -151,5 +151,5 @@ def tail_thresholds(
     per_day = n_u / max(days, 1e-9)
     reach = np.log(np.maximum(per_day / budget_per_day, 1.0))
     threshold = np.clip(u + beta * reach, MIN_THRESHOLD_MIN, MAX_THRESHOLD_MIN)
-    found: np.ndarray = enough.any(axis=1)
+    found = np.asarray(enough.any(axis=1))
     return threshold, tail_n[:, 0], found
