@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from ceiling import hidden_collapses
 
 from telecare.backtest import LogReader, alert_json, run_backtest
 from telecare.detect import Engine, Raise
@@ -225,6 +226,12 @@ def simulator_part(args: argparse.Namespace, work: Path) -> list[str]:
               f"| per home-month (30 d) | {30 * sum(fa_engine.values()) / home_days:.2f} | "
               f"{30 * sum(fa_timer.values()) / home_days:.2f} |",
               f"| by type | {dict(fa_engine)} | {dict(fa_timer)} |"]
+    total, by_hour, hidden = hidden_collapses(truth, log, clean_log, args.tz)
+    lines += ["", f"Collapses that stillness alone cannot find (`benchmarks/ceiling.py`): "
+              f"{by_hour} of {total} were no longer than an ordinary still spell of the same "
+              f"home, within an hour of that time of day, in the incident-free log; "
+              f"{len(hidden)} no longer than one that also began at the same sensor:", ""]
+    lines += [f"- {line}" for line in hidden] or ["- none"]
     return lines
 
 

@@ -1,6 +1,6 @@
 """Why the engine misses simulator incidents: one line per missed incident, with context.
 
-    .venv/bin/python -m benchmarks.misses LOG.csv TRUTH.jsonl [--tz Europe/London]
+    .venv/bin/python benchmarks/misses.py LOG.csv TRUTH.jsonl [--tz Europe/London]
 
 For each silent collapse, hub_offline and illness incident the engine did not detect in
 its scoring window (benchmarks/detection.py): the home's devices, the incident's length,
@@ -23,8 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from detection import MATCH, engine_alerts, hit_window
 
-from benchmarks.detection import MATCH, engine_alerts, hit_window
 from telecare.backtest import LogReader
 from telecare.detect import Engine
 from telecare.detect.ambient import I_INACT_DL, I_LAST_ACT, I_LAST_CTX, I_PRESENCE, AmbientDetectors
