@@ -40,6 +40,7 @@ from telecare.model import HubSettings, parse_rfc3339
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_HOME = ROOT.parent / "shared" / "data" / "real-home-a"
+SISFALL = ROOT.parent / "shared" / "data" / "sisfall-dev"
 H = 3_600_000
 TIMER_MS = 12 * H
 DAY = 24 * H
@@ -323,7 +324,7 @@ def speed_part(path: Path, tz: str, label: str) -> list[str]:
         f"| read and parse only (pyarrow blocks -> arrays, no detection) | {parse:.2f} | "
         f"{rows / parse:,.0f} |",
         f"| `telecare backtest` (parse + every detector) | {full:.2f} | {rows / full:,.0f} |",
-        "", f"({summary.raised.total()} alerts raised)",
+        "", f"({summary.raised.total()} alerts raised: {dict(sorted(summary.raised.items()))})",
     ]
 
 
@@ -372,7 +373,11 @@ def main() -> int:
                 print("\n".join(speed_part(sim, args.tz, "the simulator's log")), "\n")
         print("\n".join(real_home_part(args, work)), "\n")
         corpus = replicated_home(work, args.copies)
-        print("\n".join(speed_part(corpus, "UTC", f"real-home-a x {args.copies} hubs")))
+        print("\n".join(speed_part(corpus, "UTC", f"real-home-a x {args.copies} hubs")), "\n")
+        falls = SISFALL / "falls.csv"
+        if falls.exists():
+            # one accel window (1 s at 50 Hz) per line, 462 wearables one after another
+            print("\n".join(speed_part(falls, "UTC", "sisfall-dev accel windows (falls.csv)")))
     return 0
 
 
