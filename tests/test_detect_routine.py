@@ -51,6 +51,20 @@ def test_a_quiet_day_is_not_flagged_but_a_day_at_a_fifth_of_usual_is() -> None:
     assert judge_day(10, 100, 2.0, low_yesterday=False).flagged
 
 
+def test_a_day_far_less_likely_than_any_usual_one_is_flagged_even_at_two_thirds() -> None:
+    """p < 1e-5 flags a day at up to 70 % of usual; at p 1e-4 it takes half."""
+    assert judge_day(110, 180, 1.7, low_yesterday=False).flagged
+    assert not judge_day(120, 180, 1.7, low_yesterday=False).flagged
+    assert not judge_day(600, 1000, 20.0, low_yesterday=False).flagged
+
+
+def test_a_day_far_above_the_usual_is_marked_high_and_an_ordinary_busy_day_is_not() -> None:
+    """A chattering sensor's day (three times the usual) is held back from learning."""
+    assert judge_day(540, 180, 2.0, low_yesterday=False).high
+    assert not judge_day(250, 180, 2.0, low_yesterday=False).high
+    assert not judge_day(540, 180, 2.0, low_yesterday=False).flagged
+
+
 def test_three_nights_of_many_more_toilet_visits_than_usual_are_flagged() -> None:
     """One visit a night is usual; four a night for three nights is not."""
     assert not judge_nights(4, 1.0)[1]
@@ -59,7 +73,7 @@ def test_three_nights_of_many_more_toilet_visits_than_usual_are_flagged() -> Non
 
 def test_a_low_day_and_a_night_of_many_toilet_visits_are_flagged_together() -> None:
     """Neither alone is enough; together (how an illness starts) they are."""
-    low_day = judge_day(110, 180, 1.7, low_yesterday=False)
+    low_day = judge_day(120, 180, 1.7, low_yesterday=False)
     assert not low_day.flagged
     assert not judge_nights(6, 1.1)[1]
     assert judge_unwell(low_day.p_low, low_day.ratio, 6, 1.1)[1]
@@ -97,3 +111,43 @@ def test_more_night_time_toilet_visits_over_several_nights_are_told_to_carers() 
     notices = carer_notices(decisions)
     assert notices and all(n.audience == "carer" for n in notices)
     assert "toilet visits" in notices[0].reason
+
+
+def bed(at: int, event: str) -> Event:
+    return Event(hub_id=HUB, seq=at // 1000, device_id="bed-pad", type="bed", event=event,
+                 ts=at, event_time=at, received_at=at, channel="event")
+
+
+def test_a_day_spent_in_bed_is_told_to_carers_at_midnight_and_a_usual_day_is_not() -> None:
+    """Two weeks in bed only at night, then two hours in bed in the afternoon."""
+    eng = engine()
+    eng.register_device(HUB, "bed-pad", "bed", "bedroom")
+    decisions: list[Decision] = []
+    for day in range(15):
+        start = MONDAY + day * DAY
+        events = day_events(day, 10, 1) + [bed(start + 23 * HOUR, "occupied"),
+                                           bed(start + DAY + 6 * HOUR + 50 * MIN, "vacant")]
+        if day == 14:
+            events = [e for e in events if not 14 * HOUR <= e.event_time - start < 16 * HOUR]
+            events += [bed(start + 14 * HOUR, "occupied"), bed(start + 16 * HOUR, "vacant")]
+        decisions += eng.observe(sorted(events, key=lambda e: e.event_time))
+        decisions += eng.advance(start + DAY + HOUR)
+        if day == 13:
+            assert carer_notices(decisions) == []
+    (notice,) = carer_notices(decisions)
+    assert notice.at == MONDAY + 15 * DAY and notice.audience == "carer"
+    assert "in bed for 2 h 00 min in the daytime" in notice.reason
+
+
+def test_a_chattering_sensor_in_the_first_week_does_not_make_later_days_look_low() -> None:
+    """Day 4 has a sensor firing every 20 s; the ordinary days after it raise nothing."""
+    eng = engine()
+    decisions: list[Decision] = []
+    for day in range(21):
+        events = day_events(day, 10, 1)
+        if day == 4:
+            start = MONDAY + day * DAY
+            events += [ev(start + 8 * HOUR + k * 20_000, "pir-bath") for k in range(4 * 180)]
+        decisions += eng.observe(sorted(events, key=lambda e: e.event_time))
+        decisions += eng.advance(MONDAY + (day + 1) * DAY + 8 * HOUR)
+    assert carer_notices(decisions) == []

@@ -23,6 +23,7 @@ Presence is inferred from the front door, the activity after it and the bed pad:
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -61,14 +62,19 @@ VISIT_GAP_MS: Final = 10 * MINUTE_MS
 (
     I_PRESENCE, I_LAST_ACT, I_DOOR_T, I_DOOR_CLOSED, I_BED_T, I_SINCE, I_INACT_DL,
     I_INACT_ALERTED, I_EXIT_DL, I_EXIT_ALERTED, I_OPEN_DL, I_OPEN_ALERTED, I_DAY_DL,
-    I_NIGHT_DL, I_FIRST_SEEN, I_VISITS, I_LAST_TOILET, I_LOW_STREAK, I_NIGHTS_SEEN,
-    I_DAYS_SEEN, I_RING0, I_RING1, I_ACTIVE, I_LAST_CTX,
-) = range(24)
-N_INTS: Final = 24
+    I_NIGHT_DL, I_FIRST_SEEN, I_VISITS, I_LAST_TOILET, I_HELD_STREAK, I_NIGHTS_SEEN,
+    I_DAYS_SEEN, I_RING0, I_RING1, I_ACTIVE, I_LAST_CTX, I_BED_DAYS,
+) = range(25)
+N_INTS: Final = 25
 # columns of `floats`
 # F_DAY_P, F_DAY_RATIO: the last judged day's p (low activity) and count over expected
-F_EFF_DAYS, F_DISPERSION, F_NIGHT_MEAN, F_DAY_P, F_DAY_RATIO = range(5)
-N_FLOATS: Final = 5
+# F_BED_TODAY: ms in bed today outside the night floor; F_BED_MEAN, F_BED_SQ: the usual
+# minutes of a day and their square (moving averages, for the mean and spread)
+(
+    F_EFF_DAYS, F_DISPERSION, F_NIGHT_MEAN, F_DAY_P, F_DAY_RATIO, F_BED_TODAY, F_BED_MEAN,
+    F_BED_SQ,
+) = range(8)
+N_FLOATS: Final = 8
 # columns of `rules` (per-home settings, resolved)
 (
     R_CLOCK, R_NIGHT_START, R_NIGHT_END, R_NIGHT_EXIT, R_RETURN_MS, R_OPEN_MS, R_INACTIVITY,
@@ -287,8 +293,8 @@ class _Home:
             self.presence, self.last_act, self.door_t, self.door_closed, self.bed_t, self.since,
             self.inact_dl, self.inact_alerted, self.exit_dl, self.exit_alerted, self.open_dl,
             self.open_alerted, self.day_dl, self.night_dl, self.first_seen, self.visits,
-            self.last_toilet, self.low_streak, self.nights_seen, self.days_seen, self.ring0,
-            self.ring1, self.active, self.last_ctx,
+            self.last_toilet, self.held_streak, self.nights_seen, self.days_seen, self.ring0,
+            self.ring1, self.active, self.last_ctx, self.bed_days,
         ) = det.ints[row].tolist()
         self.ctx = 0  # the context of the event being applied
         (
@@ -310,8 +316,8 @@ class _Home:
             self.presence, self.last_act, self.door_t, self.door_closed, self.bed_t, self.since,
             self.inact_dl, self.inact_alerted, self.exit_dl, self.exit_alerted, self.open_dl,
             self.open_alerted, self.day_dl, self.night_dl, self.first_seen, self.visits,
-            self.last_toilet, self.low_streak, self.nights_seen, self.days_seen, self.ring0,
-            self.ring1, self.active, self.last_ctx,
+            self.last_toilet, self.held_streak, self.nights_seen, self.days_seen, self.ring0,
+            self.ring1, self.active, self.last_ctx, self.bed_days,
         )
         det.today_count[row] = self.today
         det.today_home_ms[row] = self.home_ms
@@ -433,10 +439,14 @@ class _Home:
         since = self.since
         if self.presence in (HOME, ASLEEP) and t > since:
             clock = self.clock
+            in_bed = self.presence == ASLEEP
             while since < t:
                 local = clock.local(since)
                 end = min(t, since + HOUR_MS - local % HOUR_MS)
-                self.home_ms[(local // HOUR_MS) % 24] += end - since
+                hour = (local // HOUR_MS) % 24
+                self.home_ms[hour] += end - since
+                if in_bed and not self.floor[hour]:
+                    self.det.floats[self.row, F_BED_TODAY] += end - since
                 since = end
         self.since = max(self.since, t)
 
@@ -615,39 +625,86 @@ class _Home:
         slots = slice(weekday * 24, weekday * 24 + 24)
         count = float(sum(self.today))
         home_h = np.asarray(self.home_ms) / HOUR_MS
-        flagged = False
-        judged = self.days_seen >= routine.MIN_DAYS and home_h.sum() >= routine.MIN_HOME_HOURS
-        floats = det.floats[row]
-        low_yesterday = bool(floats[F_DAY_P] < routine.LOW_P_STREAK
-                             and floats[F_DAY_RATIO] <= routine.LOW_RATIO_STREAK)
-        floats[F_DAY_P] = floats[F_DAY_RATIO] = 1.0
-        if self.routine and judged:
-            expected = self.expected(weekday, home_h)
-            phi = float(det.floats[row, F_DISPERSION])
-            verdict = routine.judge_day(count, expected, phi, low_yesterday=low_yesterday)
-            floats[F_DAY_P], floats[F_DAY_RATIO] = verdict.p_low, verdict.ratio
-            flagged = verdict.flagged
-            if flagged:
-                self.raise_(
-                    AlertType.ROUTINE_CHANGE, Priority.WELFARE, at,
-                    f"low activity all day: {count:.0f} events where about {expected:.0f} are "
-                    f"usual for the hours at home (p={verdict.p_low:.1g})",
-                    audience="carer",
-                )
-            elif expected > 0:
-                ratio = (count - expected) ** 2 / expected
-                det.floats[row, F_DISPERSION] = min(20.0, max(1.2, 0.9 * phi + 0.1 * ratio))
-        # a flagged day is not learned, unless a week of them says the routine has changed
-        self.low_streak = self.low_streak + 1 if flagged else 0
-        learn = not flagged or self.low_streak > routine.MAX_FLAGGED_DAYS
+        flagged, held = self.judge_activity(at, weekday, count, home_h)
+        flagged = self.judge_bed(at, flagged)
+        # a flagged or far too busy day is not learned, unless a week of them running says
+        # the routine has changed
+        self.held_streak = self.held_streak + 1 if flagged or held else 0
+        learn = not (flagged or held) or self.held_streak > routine.MAX_FLAGGED_DAYS
         if learn and home_h.sum() > 0:
             decay = routine.WEEKLY_DECAY
             det.week_count[row, slots] = det.week_count[row, slots] * decay + self.today
             det.week_home_h[row, slots] = det.week_home_h[row, slots] * decay + home_h
             self.days_seen += 1
+            self.learn_bed()
+        det.floats[row, F_BED_TODAY] = 0.0
         self.today = [0.0] * 24
         self.home_ms = [0.0] * 24
         self.day_dl = self.clock.next_local(at, 0)
+
+    def judge_activity(self, at: int, weekday: int, count: float,
+                       home_h: np.ndarray) -> tuple[bool, bool]:
+        """Judge the day's count of signs of life: raise a low day; return (flagged, held).
+
+        A low day is judged once the home has MIN_DAYS learned days; a day far above the
+        usual is held back from learning from HIGH_MIN_DAYS on (a chattering sensor in
+        the first week would otherwise make every later day look low)."""
+        floats = self.det.floats[self.row]
+        low_yesterday = bool(floats[F_DAY_P] < routine.LOW_P_STREAK
+                             and floats[F_DAY_RATIO] <= routine.LOW_RATIO_STREAK)
+        floats[F_DAY_P] = floats[F_DAY_RATIO] = 1.0
+        if (not self.routine or self.days_seen < routine.HIGH_MIN_DAYS
+                or home_h.sum() < routine.MIN_HOME_HOURS):
+            return False, False
+        expected = self.expected(weekday, home_h)
+        phi = float(floats[F_DISPERSION])
+        verdict = routine.judge_day(count, expected, phi, low_yesterday=low_yesterday)
+        if self.days_seen < routine.MIN_DAYS:
+            return False, verdict.high
+        floats[F_DAY_P], floats[F_DAY_RATIO] = verdict.p_low, verdict.ratio
+        if verdict.flagged:
+            self.raise_(
+                AlertType.ROUTINE_CHANGE, Priority.WELFARE, at,
+                f"low activity all day: {count:.0f} events where about {expected:.0f} are "
+                f"usual for the hours at home (p={verdict.p_low:.1g})",
+                audience="carer",
+            )
+            return True, False
+        if verdict.high:
+            return False, True  # a chattering sensor, or visitors: not what the resident does
+        if expected > 0:
+            floats[F_DISPERSION] = routine.updated_dispersion(phi, count, expected)
+        return False, False
+
+    def judge_bed(self, at: int, flagged: bool) -> bool:
+        """A day spent in bed far beyond the usual (homes with a bed pad): raise; return
+        whether the day is flagged (by this or the tests before it)."""
+        floats = self.det.floats[self.row]
+        if flagged or not self.routine or not self.bed_t or self.bed_days < routine.MIN_DAYS:
+            return flagged
+        minutes = float(floats[F_BED_TODAY]) / MINUTE_MS
+        mean = float(floats[F_BED_MEAN])
+        spread = math.sqrt(max(float(floats[F_BED_SQ]) - mean * mean, 0.0))
+        if not routine.judge_bed(minutes, mean, spread):
+            return False
+        self.raise_(
+            AlertType.ROUTINE_CHANGE, Priority.WELFARE, at,
+            f"in bed for {_hours(int(minutes * MINUTE_MS))} in the daytime where about "
+            f"{mean:.0f} min is usual",
+            audience="carer",
+        )
+        return True
+
+    def learn_bed(self) -> None:
+        """Learn the day's daytime minutes in bed (homes with a bed pad)."""
+        if not self.bed_t:
+            return
+        floats = self.det.floats[self.row]
+        minutes = float(floats[F_BED_TODAY]) / MINUTE_MS
+        self.bed_days += 1
+        weight = max(1.0 / self.bed_days, 1.0 / 21.0)
+        floats[F_BED_MEAN] += weight * (minutes - floats[F_BED_MEAN])
+        floats[F_BED_SQ] += weight * (minutes * minutes - floats[F_BED_SQ])
 
     def expected(self, weekday: int, home_h: np.ndarray) -> float:
         """Events expected today: this home's hour-of-week rates times today's hours at home."""

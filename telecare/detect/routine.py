@@ -17,9 +17,19 @@ from typing import Final
 
 from scipy import special
 
-# a day: flagged when this unlikely, or when two days running are each below LOW_P_STREAK
+# a day: flagged when this unlikely (and at most LOW_RATIO_DAY of what is expected), or
+# far more unlikely still (LOW_P_STRONG, at most LOW_RATIO_STRONG), or when two days running
+# are each below LOW_P_STREAK
 LOW_P_DAY: Final = 1e-4
+LOW_P_STRONG: Final = 1e-5
+LOW_RATIO_STRONG: Final = 0.7
 LOW_P_STREAK: Final = 0.002
+# a day this unlikely the other way, and at least this many times the usual, is not learned
+# either (a chattering or stuck sensor, a house full of visitors): learned, it raises the
+# baseline so that every ordinary day after it looks low
+HIGH_P_DAY: Final = 1e-4
+HIGH_RATIO_DAY: Final = 2.0
+HIGH_MIN_DAYS: Final = 3
 # a flagged day is not learned from, unless this many days running were flagged: then
 # it is the new routine (a baseline inflated once must not flag every day for weeks)
 MAX_FLAGGED_DAYS: Final = 7
@@ -48,6 +58,11 @@ SHRINK_WEEK_HOURS: Final = 6.0
 LOW_RATIO_DAY: Final = 0.5
 LOW_RATIO_STREAK: Final = 0.65
 WEEKLY_DECAY: Final = 0.9
+# daytime in bed (homes with a bed pad): flagged this far above the usual minutes
+BED_EXTRA_MIN: Final = 60.0
+BED_SPREADS: Final = 3.0
+DISPERSION_MIN: Final = 1.2
+DISPERSION_MAX: Final = 20.0
 
 
 def nb_cdf(x: float, mu: float, phi: float) -> float:
@@ -74,6 +89,7 @@ class DayVerdict:
     ratio: float  # the day's count over what was expected
     flagged: bool
     low: bool  # low enough that a second such day in a row is flagged
+    high: bool = False  # far above what is usual: not learned
 
 
 def judge_day(count: float, expected: float, phi: float, *, low_yesterday: bool) -> DayVerdict:
@@ -82,9 +98,28 @@ def judge_day(count: float, expected: float, phi: float, *, low_yesterday: bool)
         return DayVerdict(1.0, expected, 1.0, False, False)
     p = nb_cdf(count, expected, phi)
     ratio = count / expected
+    high = ratio >= HIGH_RATIO_DAY and nb_sf(count, expected, phi) < HIGH_P_DAY
     low = p < LOW_P_STREAK and ratio <= LOW_RATIO_STREAK
-    flagged = (p < LOW_P_DAY and ratio <= LOW_RATIO_DAY) or (low and low_yesterday)
-    return DayVerdict(p, expected, ratio, flagged, low)
+    flagged = ((p < LOW_P_DAY and ratio <= LOW_RATIO_DAY)
+               or (p < LOW_P_STRONG and ratio <= LOW_RATIO_STRONG)
+               or (low and low_yesterday))
+    return DayVerdict(p, expected, ratio, flagged, low, high)
+
+
+def updated_dispersion(phi: float, count: float, expected: float) -> float:
+    """The home's day-to-day dispersion after one more judged day: a moving average of
+    the squared deviation over the mean. Not capped per day: a cap (at three times the
+    present value) let the first day of an illness widen it less and found one more
+    illness in the simulator, but a real home's dispersion then grew too slowly and
+    its ordinary days were flagged (every one of real-home-a's 100 shifted copies)."""
+    deviation = (count - expected) ** 2 / expected
+    return min(DISPERSION_MAX, max(DISPERSION_MIN, 0.9 * phi + 0.1 * deviation))
+
+
+def judge_bed(minutes: float, usual: float, spread: float) -> bool:
+    """Judge a day's minutes in bed outside the night against the home's usual: flagged
+    when at least BED_EXTRA_MIN above the usual and BED_SPREADS times its spread."""
+    return minutes >= usual + max(BED_EXTRA_MIN, BED_SPREADS * spread)
 
 
 def judge_nights(visits: float, usual_per_night: float) -> tuple[float, bool]:
