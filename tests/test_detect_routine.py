@@ -125,8 +125,8 @@ def test_a_day_spent_in_bed_is_told_to_carers_at_midnight_and_a_usual_day_is_not
     decisions: list[Decision] = []
     for day in range(15):
         start = MONDAY + day * DAY
-        events = day_events(day, 10, 1) + [bed(start + 23 * HOUR, "occupied"),
-                                           bed(start + DAY + 6 * HOUR + 50 * MIN, "vacant")]
+        events = [*day_events(day, 10, 1), bed(start + 23 * HOUR, "occupied"),
+                  bed(start + DAY + 6 * HOUR + 50 * MIN, "vacant")]
         if day == 14:
             events = [e for e in events if not 14 * HOUR <= e.event_time - start < 16 * HOUR]
             events += [bed(start + 14 * HOUR, "occupied"), bed(start + 16 * HOUR, "vacant")]
