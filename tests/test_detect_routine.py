@@ -63,6 +63,8 @@ def test_a_day_far_above_the_usual_is_marked_high_and_an_ordinary_busy_day_is_no
     assert judge_day(540, 180, 2.0, low_yesterday=False).high
     assert not judge_day(250, 180, 2.0, low_yesterday=False).high
     assert not judge_day(540, 180, 2.0, low_yesterday=False).flagged
+    # a sparse home (too few events to judge a low day) still holds back a chattering day
+    assert judge_day(300, 25, 2.0, low_yesterday=False).high
 
 
 def test_three_nights_of_many_more_toilet_visits_than_usual_are_flagged() -> None:

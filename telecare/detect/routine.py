@@ -29,7 +29,7 @@ LOW_P_STREAK: Final = 0.002
 # baseline so that every ordinary day after it looks low
 HIGH_P_DAY: Final = 1e-4
 HIGH_RATIO_DAY: Final = 2.0
-HIGH_MIN_DAYS: Final = 3
+HIGH_MIN_DAYS: Final = 1
 # a flagged day is not learned from, unless this many days running were flagged: then
 # it is the new routine (a baseline inflated once must not flag every day for weeks)
 MAX_FLAGGED_DAYS: Final = 7
@@ -94,11 +94,12 @@ class DayVerdict:
 
 def judge_day(count: float, expected: float, phi: float, *, low_yesterday: bool) -> DayVerdict:
     """Judge a day's activity count against what this home usually does in those hours."""
-    if expected < MIN_EXPECTED_DAY:
-        return DayVerdict(1.0, expected, 1.0, False, False)
-    p = nb_cdf(count, expected, phi)
-    ratio = count / expected
+    ratio = count / expected if expected > 0 else 1.0
     high = ratio >= HIGH_RATIO_DAY and nb_sf(count, expected, phi) < HIGH_P_DAY
+    if expected < MIN_EXPECTED_DAY:
+        # too few events expected to call a day low; a day far too busy is still held back
+        return DayVerdict(1.0, expected, 1.0, False, False, high)
+    p = nb_cdf(count, expected, phi)
     low = p < LOW_P_STREAK and ratio <= LOW_RATIO_STREAK
     flagged = ((p < LOW_P_DAY and ratio <= LOW_RATIO_DAY)
                or (p < LOW_P_STRONG and ratio <= LOW_RATIO_STRONG)
