@@ -227,6 +227,12 @@ def simulator_part(args: argparse.Namespace, work: Path) -> list[str]:
               f"| per home-month (30 d) | {30 * sum(fa_engine.values()) / home_days:.2f} | "
               f"{30 * sum(fa_timer.values()) / home_days:.2f} |",
               f"| by type | {dict(fa_engine)} | {dict(fa_timer)} |"]
+    ill = {t["hub_id"] for t in truth if t["type"] == "illness"}
+    faults = Counter(t["type"] for t in truth if t["type"] == "noisy_sensor")
+    notices = [a for a in engine if a["type"] == "routine_change" and a["hub_id"] not in ill]
+    lines += ["", f"Routine notices to carers in the log with incidents, on homes with no "
+              f"illness ({faults['noisy_sensor']} noisy-sensor incidents in it): "
+              f"{len(notices)} on {len({a['hub_id'] for a in notices})} homes."]
     total, by_hour, hidden = hidden_collapses(truth, log, clean_log, args.tz)
     lines += ["", f"Collapses that stillness alone cannot find (`benchmarks/ceiling.py`): "
               f"{by_hour} of {total} were no longer than an ordinary still spell of the same "
