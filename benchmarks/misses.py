@@ -27,7 +27,8 @@ from detection import MATCH, engine_alerts, hit_window
 
 from telecare.backtest import LogReader
 from telecare.detect import Engine
-from telecare.detect.ambient import I_INACT_DL, I_LAST_ACT, I_LAST_CTX, I_PRESENCE, AmbientDetectors
+from telecare.detect.ambient import AmbientDetectors
+from telecare.detect.columns import I_INACT_DL, I_LAST_ACT, I_LAST_CTX, I_PRESENCE
 from telecare.model import HubSettings, parse_rfc3339
 
 PRESENCE = {0: "unknown", 1: "home", 2: "door", 3: "asleep"}

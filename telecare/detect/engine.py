@@ -30,6 +30,7 @@ import numpy as np
 
 from telecare.detect import ambient as amb
 from telecare.detect import learning
+from telecare.detect.columns import I_ACTIVE
 from telecare.detect.condition import DeviceConditions
 from telecare.detect.decisions import Decision
 from telecare.detect.fall import FallDetector
@@ -263,7 +264,7 @@ class Engine:
         det = self.ambient
         n = len(self.index)
         det.fit(n)
-        active = det.ints[:n, amb.I_ACTIVE]
+        active = det.ints[:n, I_ACTIVE]
         fast = set(np.flatnonzero(active).tolist()) if everything else det.dirty
         learned = set(np.flatnonzero(active).tolist()) if everything else det.dirty_learned
         out: list[tuple[str, bytes]] = []
@@ -343,7 +344,7 @@ class Engine:
                     det.pending_ctx_gaps[row] = list(state["pending_ctx_gaps"])
                 self.supervision.restore_row(row, state["supervision"])
         n = len(self.index)
-        for row in np.flatnonzero(det.ints[:n, amb.I_ACTIVE]).tolist():
+        for row in np.flatnonzero(det.ints[:n, I_ACTIVE]).tolist():
             home = det._load(row)
             home.recompute_thresholds()
             home.save()

@@ -1,0 +1,80 @@
+"""The columns of a home's row in the ambient detectors' arrays, and what they mean.
+
+One row per home in `AmbientDetectors` (numpy): `ints` (presence, last sign of
+life, deadlines, alert flags, counters), `floats` (learned levels), `rules`
+(the home's settings, resolved). A `Home` cursor loads a row into attributes,
+applies the home's events and timers, and writes it back.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from telecare.detect.localtime import HOUR_MS, MINUTE_MS, in_window, parse_hhmm
+from telecare.model import HubSettings
+
+NONE: Final = 2**62  # "no deadline"
+UNKNOWN, HOME, DOOR, ASLEEP = 0, 1, 2, 3
+# activity this soon after an exit door opened (and before it closed) may be the resident leaving
+DOOR_SETTLE_MS: Final = 60_000
+# exit-door events this close together are one passage (open, close, a second try of the latch)
+PASSAGE_MS: Final = 120_000
+# in bed and still for this long raises inactivity whatever the hour ("not up")
+BED_MAX_MS: Final = 14 * HOUR_MS
+# toilet activity closer together than this is one visit
+VISIT_GAP_MS: Final = 10 * MINUTE_MS
+
+# columns of `ints` (one row per home)
+(
+    I_PRESENCE, I_LAST_ACT, I_DOOR_T, I_DOOR_CLOSED, I_BED_T, I_SINCE, I_INACT_DL,
+    I_INACT_ALERTED, I_EXIT_DL, I_EXIT_ALERTED, I_OPEN_DL, I_OPEN_ALERTED, I_DAY_DL,
+    I_NIGHT_DL, I_FIRST_SEEN, I_VISITS, I_LAST_TOILET, I_HELD_STREAK, I_NIGHTS_SEEN,
+    I_DAYS_SEEN, I_RING0, I_RING1, I_ACTIVE, I_LAST_CTX, I_BED_DAYS,
+) = range(25)
+N_INTS: Final = 25
+# columns of `floats`
+# F_DAY_P, F_DAY_RATIO: the last judged day's p (low activity) and count over expected
+# F_BED_TODAY: ms in bed today outside the night floor; F_BED_MEAN, F_BED_SQ: the usual
+# minutes of a day and their square (moving averages, for the mean and spread)
+(
+    F_EFF_DAYS, F_DISPERSION, F_NIGHT_MEAN, F_DAY_P, F_DAY_RATIO, F_BED_TODAY, F_BED_MEAN,
+    F_BED_SQ,
+) = range(8)
+N_FLOATS: Final = 8
+# columns of `rules` (per-home settings, resolved)
+(
+    R_CLOCK, R_NIGHT_START, R_NIGHT_END, R_NIGHT_EXIT, R_RETURN_MS, R_OPEN_MS, R_INACTIVITY,
+    R_ROUTINE, R_FALLBACK_MS,
+) = range(9)
+N_RULES: Final = 9
+
+
+def night_floor_hours(settings: HubSettings) -> list[bool]:
+    """Hours whose last sign of life may be the resident going to (or back to) sleep:
+    from an hour before night start to two hours after night end."""
+    start = parse_hhmm(settings.night_start)
+    end = parse_hhmm(settings.night_end)
+    return [in_window(hour * 60, (start - 60) % 1440, (end + 120) % 1440) for hour in range(24)]
+
+
+def fallback_thresholds(settings: HubSettings) -> list[int]:
+    """The fixed timer of a home still learning: `fallback_h`; for a last sign of life in
+    or just before the night, until `fallback_h` after night end. In those hours it is
+    also the floor under a learned threshold: without a bed pad, sleep looks like stillness."""
+    fallback = int(settings.fallback_h * HOUR_MS)
+    start = parse_hhmm(settings.night_start)
+    end = parse_hhmm(settings.night_end)
+    out = []
+    for hour in range(24):
+        minute = hour * 60
+        if in_window(minute, (start - 60) % 1440, end):
+            out.append(((end - minute) % 1440) * MINUTE_MS + fallback)
+        else:
+            out.append(fallback)
+    return out
+
+
+def hours_text(ms: int) -> str:
+    """A length of time as "3 h 05 min"."""
+    minutes = ms // MINUTE_MS
+    return f"{minutes // 60} h {minutes % 60:02d} min"

@@ -1,0 +1,358 @@
+"""One home's presence, inactivity, night exit and door left open, as a cursor.
+
+A `Home` loads one row of the `AmbientDetectors` arrays into attributes, applies
+the home's events in event-time order, fires its timers as they fall due (the
+day's and night's end in `daily`), and writes the row back with `save`.
+
+Presence is inferred from the front door, the activity after it and the bed pad:
+
+- HOME: signs of life inside; inactivity is judged against the learned threshold
+  (the hour's, or the last sensor's when shorter; see docs/detection.md).
+- DOOR: an exit door was passed after signs of life inside, and nothing inside
+  has moved since it closed. The resident has probably gone out (or let a
+  visitor out): no inactivity alarm. The next passage of an exit door, with
+  nothing inside in between, is taken as the resident coming back: HOME again,
+  and the inactivity timer runs from the door (a collapse just inside the door
+  is still found, even in a home whose only sensors are door contacts).
+- ASLEEP: the bed pad says occupied and nothing has moved since.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from telecare.detect import daily, learning
+from telecare.detect.columns import (
+    ASLEEP,
+    BED_MAX_MS,
+    DOOR,
+    DOOR_SETTLE_MS,
+    F_BED_TODAY,
+    F_EFF_DAYS,
+    HOME,
+    NONE,
+    PASSAGE_MS,
+    VISIT_GAP_MS,
+    hours_text,
+)
+from telecare.detect.decisions import Clear, Decision, Raise
+from telecare.detect.localtime import HOUR_MS, MINUTE_MS, in_window
+from telecare.model import AlertType, Priority
+
+if TYPE_CHECKING:
+    from telecare.detect.ambient import AmbientDetectors
+
+
+class Home:
+    """One home's row, loaded into attributes while its events are applied."""
+
+    def __init__(self, det: AmbientDetectors, row: int) -> None:
+        self.det = det
+        self.row = row
+        self.out: list[Decision] = []
+        (
+            self.presence, self.last_act, self.door_t, self.door_closed, self.bed_t, self.since,
+            self.inact_dl, self.inact_alerted, self.exit_dl, self.exit_alerted, self.open_dl,
+            self.open_alerted, self.day_dl, self.night_dl, self.first_seen, self.visits,
+            self.last_toilet, self.held_streak, self.nights_seen, self.days_seen, self.ring0,
+            self.ring1, self.active, self.last_ctx, self.bed_days,
+        ) = det.ints[row].tolist()
+        self.ctx = 0  # the context of the event being applied
+        (
+            clock, self.night_start, self.night_end, self.night_exit, self.return_ms,
+            self.open_ms, self.inactivity, self.routine, _fallback,
+        ) = det.rules[row].tolist()
+        self.clock = det.clocks[clock]
+        self.thr: list[int] = det.thresholds[row].tolist()
+        self.ctx_thr: list[int] = det.ctx_thr[row].tolist()
+        self.floor: list[bool] = det.night_floor[row].tolist()
+        self.floor_start = (self.night_start - 60) % 1440
+        self.today: list[float] = det.today_count[row].tolist()
+        self.home_ms: list[float] = det.today_home_ms[row].tolist()
+
+    def save(self) -> None:
+        """Write the row back to the arrays."""
+        det, row = self.det, self.row
+        det.ints[row] = (
+            self.presence, self.last_act, self.door_t, self.door_closed, self.bed_t, self.since,
+            self.inact_dl, self.inact_alerted, self.exit_dl, self.exit_alerted, self.open_dl,
+            self.open_alerted, self.day_dl, self.night_dl, self.first_seen, self.visits,
+            self.last_toilet, self.held_streak, self.nights_seen, self.days_seen, self.ring0,
+            self.ring1, self.active, self.last_ctx, self.bed_days,
+        )
+        det.today_count[row] = self.today
+        det.today_home_ms[row] = self.home_ms
+
+    def next_deadline(self) -> int:
+        """The earliest of the home's timers."""
+        if not self.active:
+            return NONE
+        return int(min(self.inact_dl, self.day_dl, self.night_dl, self.exit_dl, self.open_dl))
+
+    def activate(self, t: int) -> None:
+        """First event of a home: start its day and night timers."""
+        self.active = 1
+        self.first_seen = t
+        self.since = t
+        self.day_dl = self.clock.next_local(t, 0)
+        self.night_dl = self.clock.next_local(t, self.night_end)
+
+    # events ---------------------------------------------------------------------
+
+    def activity(self, t: int, toilet: bool, late: bool) -> None:
+        """Someone moved inside."""
+        local = self.clock.local(t)
+        if toilet and in_window((local // MINUTE_MS) % 1440, self.night_start, self.night_end):
+            if t - self.last_toilet > VISIT_GAP_MS:
+                self.visits += 1
+            self.last_toilet = t
+        presence = self.presence
+        if presence == HOME:
+            self.gap_end(t, late)
+        elif presence == DOOR:
+            if not ((self.door_closed and t > self.door_t) or t - self.door_t > DOOR_SETTLE_MS):
+                self.touch(t)
+                return  # maybe the resident on the way out
+            self.become(HOME, t)
+            self.returned(t)
+        else:  # ASLEEP or UNKNOWN: up now; the silent stretch before is not a daytime gap
+            self.become(HOME, t)
+            self.clear_inactivity(t)
+        if t >= self.last_act:
+            hour = (local // HOUR_MS) % 24
+            self.last_act = t
+            self.last_ctx = self.ctx
+            self.today[hour] += 1
+            if self.inactivity:
+                self.inact_dl = t + self.limit(t)
+            return
+        self.today[(local // HOUR_MS) % 24] += 1
+        self.set_inactivity()
+
+    def exit_door(self, t: int, opened: bool, late: bool) -> None:
+        """The front (or back) door opened or closed."""
+        same_passage = self.door_t > 0 and t - self.door_t <= PASSAGE_MS
+        self.door_t = t
+        self.door_closed = 0 if opened else 1
+        if opened:
+            if self.open_ms and self.open_dl == NONE and not self.open_alerted:
+                self.open_dl = t + self.open_ms
+        else:
+            self.open_dl = NONE
+            if self.open_alerted:
+                self.open_alerted = 0
+                self.out.append(Clear(self.hub_id, AlertType.DOOR_LEFT_OPEN, t))
+        if same_passage:
+            if self.presence == HOME:
+                self.touch(t)
+                self.set_inactivity()
+            return
+        if self.presence == DOOR:
+            # out, and now the door again with nothing inside in between: back home
+            self.become(HOME, t)
+            self.returned(t)
+            self.touch(t)
+            self.set_inactivity()
+            return
+        if self.presence == HOME:
+            self.gap_end(t, late)
+        else:
+            self.clear_inactivity(t)
+        self.become(DOOR, t)
+        self.touch(t)
+        self.inact_dl = NONE
+        if (self.night_exit and self.exit_dl == NONE and not self.exit_alerted
+                and in_window(self.clock.minute_of_day(t), self.night_start, self.night_end)):
+            self.exit_dl = t + self.return_ms
+
+    def bed_in(self, t: int, late: bool) -> None:
+        """The bed pad says occupied."""
+        self.today[self.clock.hour(t)] += 1
+        if self.presence == HOME:
+            self.gap_end(t, late)
+        elif self.presence == DOOR:
+            self.returned(t)
+        self.become(ASLEEP, t)
+        self.bed_t = t
+        self.touch(t)
+        self.set_inactivity()
+
+    def bed_out(self, t: int) -> None:
+        """The bed pad says vacant: up."""
+        self.today[self.clock.hour(t)] += 1
+        if self.presence == DOOR:
+            self.returned(t)
+        self.clear_inactivity(t)
+        self.become(HOME, t)
+        self.touch(t)
+        self.set_inactivity()
+
+    # state changes --------------------------------------------------------------
+
+    def become(self, presence: int, t: int) -> None:
+        """Change presence, first booking the time at home so far to today's hours."""
+        if presence != self.presence:
+            self.account(t)
+            self.presence = presence
+
+    def account(self, t: int) -> None:
+        """Book [since, t) to today's at-home hours if the resident was at home."""
+        since = self.since
+        if self.presence in (HOME, ASLEEP) and t > since:
+            clock = self.clock
+            in_bed = self.presence == ASLEEP
+            while since < t:
+                local = clock.local(since)
+                end = min(t, since + HOUR_MS - local % HOUR_MS)
+                hour = (local // HOUR_MS) % 24
+                self.home_ms[hour] += end - since
+                if in_bed and not self.floor[hour]:
+                    self.det.floats[self.row, F_BED_TODAY] += end - since
+                since = end
+        self.since = max(self.since, t)
+
+    def touch(self, t: int) -> None:
+        """A sign of life at `t` (which may be older than the last one)."""
+        if t >= self.last_act:
+            self.last_act = t
+            self.last_ctx = self.ctx
+
+    def limit(self, t: int) -> int:
+        """How long the home may be still after its last sign of life at `t`: the hour's
+        threshold, or the last sign's context's when that is learned, shorter, and runs out
+        before the night floor (where sleep without a bed pad looks like stillness)."""
+        minute = self.clock.minute_of_day(t)
+        threshold = int(self.thr[minute // 60])
+        context = int(self.ctx_thr[self.last_ctx])
+        if (context < threshold and not self.floor[minute // 60]
+                and context <= ((self.floor_start - minute) % 1440) * MINUTE_MS):
+            return context
+        return threshold
+
+    def gap_end(self, t: int, late: bool) -> None:
+        """A sign of life at home ends a gap: learn it, unless it was flagged or arrived late."""
+        if self.inact_alerted:
+            self.clear_inactivity(t)
+            return
+        gap = t - self.last_act
+        if gap > 0 and not late and self.last_act > 0:
+            minute = self.clock.minute_of_day(self.last_act)
+            hour = minute // 60
+            gap_bin = learning.gap_bin(gap)
+            self.det.pending_gaps.setdefault(self.row, []).append(hour * learning.BINS + gap_bin)
+            # contexts learn the daytime only: gaps that end before the night floor begins
+            if not self.floor[hour] and gap <= ((self.floor_start - minute) % 1440) * MINUTE_MS:
+                self.det.pending_ctx_gaps.setdefault(self.row, []).append(
+                    self.last_ctx * learning.BINS + gap_bin
+                )
+
+    def clear_inactivity(self, t: int) -> None:
+        """A sign of life ends an inactivity alert that was raised."""
+        if self.inact_alerted:
+            self.inact_alerted = 0
+            self.out.append(Clear(self.hub_id, AlertType.INACTIVITY, t))
+
+    def returned(self, t: int) -> None:
+        """Activity inside after an exit door: the resident is in (came back, or never left)."""
+        self.exit_dl = NONE
+        if self.exit_alerted:
+            self.exit_alerted = 0
+            self.out.append(Clear(self.hub_id, AlertType.NIGHT_EXIT, t))
+
+    def set_inactivity(self) -> None:
+        """Set the inactivity deadline for the present state."""
+        if not self.inactivity:
+            self.inact_dl = NONE
+        elif self.presence == HOME:
+            self.inact_dl = self.last_act + self.limit(self.last_act)
+        elif self.presence == ASLEEP:
+            self.inact_dl = self.bed_t + BED_MAX_MS
+        else:
+            self.inact_dl = NONE
+
+    # timers -----------------------------------------------------------------------
+
+    def fire_until(self, limit: int) -> None:
+        """Fire, in time order, every timer due at or before `limit`."""
+        while True:
+            due = min(self.inact_dl, self.day_dl, self.night_dl, self.exit_dl, self.open_dl)
+            if due > limit:
+                return
+            if self.inact_dl == due:
+                self.inact_dl = NONE
+                self.fire_inactivity(due)
+            elif self.exit_dl == due:
+                self.exit_dl = NONE
+                self.exit_alerted = 1
+                minutes = self.return_ms // MINUTE_MS
+                self.raise_(AlertType.NIGHT_EXIT, Priority.WELFARE, due,
+                            f"exit door opened at night; no activity inside for {minutes} min")
+            elif self.open_dl == due:
+                self.open_dl = NONE
+                self.open_alerted = 1
+                minutes = self.open_ms // MINUTE_MS
+                self.raise_(AlertType.DOOR_LEFT_OPEN, Priority.TECHNICAL, due,
+                            f"exit door open for {minutes} min")
+            elif self.night_dl == due:
+                daily.end_night(self, due)
+            else:
+                daily.end_day(self, due)
+
+    def fire_inactivity(self, at: int) -> None:
+        """The inactivity timer expired."""
+        if self.inact_alerted:
+            return
+        self.inact_alerted = 1
+        if self.presence == ASLEEP:
+            reason = f"in bed and still for {hours_text(at - self.bed_t)}"
+        else:
+            hour = self.clock.hour(self.last_act)
+            learned = bool(self.det.learned[self.row, hour])
+            if self.limit(self.last_act) < self.thr[hour]:
+                basis = "longer than this home usually goes after that sensor"
+            elif learned:
+                basis = "longer than this home usually goes at this hour"
+            else:
+                basis = "fixed timer while this home's pattern is learned"
+            reason = (f"no activity at home for {hours_text(at - self.last_act)}, "
+                      f"last at {hour:02d}:xx local ({basis})")
+        self.raise_(AlertType.INACTIVITY, Priority.WELFARE, at, reason)
+
+    def recompute_thresholds(self) -> None:
+        """Derive this home's per-hour inactivity thresholds from what it has learned."""
+        det, row = self.det, self.row
+        minutes, learned = learning.thresholds_min(
+            det.gap_hist[row], det.gap_days[row], float(det.floats[row, F_EFF_DAYS])
+        )
+        fallback = det.fallback[row]
+        learned_ms = np.round(minutes).astype(np.int64) * MINUTE_MS
+        floor = np.where(det.night_floor[row], fallback, 0)
+        thr = np.where(learned, np.maximum(learned_ms, floor), fallback)
+        det.thresholds[row] = thr
+        det.learned[row] = learned
+        ctx_minutes, ctx_learned = learning.context_thresholds_min(
+            det.ctx_hist[row], float(det.floats[row, F_EFF_DAYS])
+        )
+        ctx_thr = np.where(ctx_learned, np.round(ctx_minutes).astype(np.int64) * MINUTE_MS, NONE)
+        det.ctx_thr[row] = ctx_thr
+        det.dirty_learned.add(row)
+        self.thr = thr.tolist()
+        self.ctx_thr = ctx_thr.tolist()
+        if self.presence == HOME and not self.inact_alerted and self.inact_dl != NONE:
+            self.set_inactivity()
+
+    def raise_(self, type_: AlertType, priority: Priority, at: int, reason: str,
+               audience: str = "operator") -> None:
+        """Append a raise, marked suppressed if the hub was silent at that time."""
+        silent_at = self.det.silent_at
+        suppressed = "hub_silent" if silent_at is not None and silent_at(self.row, at) else None
+        self.out.append(Raise(hub_id=self.hub_id, type=type_, priority=priority, at=at,
+                              received_at=at, reason=reason, audience=audience,
+                              suppressed_by=suppressed))
+
+    @property
+    def hub_id(self) -> str:
+        """The home's hub id."""
+        return self.det.hub_ids[self.row]
