@@ -61,6 +61,8 @@ MATCH: dict[str, tuple[tuple[str, ...], int]] = {
     "hub_offline": (("hub_silent",), GRACE_MS),
     "illness": (("routine_change",), 2 * DAY),
     "low_battery": (("low_battery",), DAY),
+    # a chattering or stuck sensor, recognised while it lasts (a stuck PIR after 3 h of it)
+    "noisy_sensor": (("sensor_fault",), 3 * DAY),
 }
 
 
@@ -164,7 +166,7 @@ def hit_window(kind: str, start: int, end: int | None) -> tuple[int, int]:
     collapse no later than its end (once the resident is found, an alert finds nobody);
     for an illness after its start (an alert at the onset midnight judges the day before)."""
     hi = start + MATCH[kind][1]
-    if kind == "silent_collapse" and end is not None:
+    if kind in ("silent_collapse", "noisy_sensor") and end is not None:
         hi = min(hi, end)
     return (start + 1 if kind == "illness" else start), hi
 

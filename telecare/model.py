@@ -39,6 +39,7 @@ class AlertType(StrEnum):
     INACTIVITY = "inactivity"
     NIGHT_EXIT = "night_exit"
     DOOR_LEFT_OPEN = "door_left_open"
+    SENSOR_FAULT = "sensor_fault"
     ROUTINE_CHANGE = "routine_change"
     MAINS_LOST = "mains_lost"
 

@@ -256,3 +256,39 @@ def test_what_a_home_learned_about_its_sensors_survives_a_restart() -> None:
                         in_hall + 5 * HOUR)
         times += [a.at for a in raised(decisions, AlertType.INACTIVITY)]
     assert len(times) == 2 and times[0] == times[1] and times[0] - in_hall < 90 * MIN
+
+
+def test_a_stuck_pir_is_reported_and_then_left_out_so_a_collapse_is_still_found() -> None:
+    """The resident goes still at T0 while the hall PIR fires every 65 s for ten hours:
+    after 3 h of it a sensor fault names the PIR, and inactivity is raised as if it were
+    silent (its last counted event plus the 4 h timer), not never."""
+    engine = engine_for()
+    engine.register_device(HUB, "pir-hall", "motion", "hall")
+    stuck = [ev(T0 + MIN + k * 65_000, "pir-hall") for k in range(10 * 3600 // 65)]
+    decisions = run(engine, [ev(T0), *stuck], T0 + 11 * HOUR)
+    (fault,) = raised(decisions, AlertType.SENSOR_FAULT)
+    assert fault.device_id == "pir-hall" and fault.priority == 4 and "stuck" in fault.reason
+    assert 3 * HOUR <= fault.at - T0 <= 3 * HOUR + 2 * MIN
+    (alert,) = raised(decisions, AlertType.INACTIVITY)
+    assert alert.at - fault.at < 4 * HOUR + 2 * MIN
+
+
+def test_a_chattering_door_is_reported_at_once_and_clears_when_it_has_been_quiet() -> None:
+    """Forty changes five seconds apart: a fault; two hours later its next event clears it."""
+    engine = engine_for()
+    engine.register_device(HUB, "door-bath", "door", "bathroom")
+    chatter = [ev(T0 + k * 5_000, "door-bath", "door", "open" if k % 2 else "closed")
+               for k in range(40)]
+    decisions = run(engine, chatter, T0 + 10 * MIN)
+    (fault,) = raised(decisions, AlertType.SENSOR_FAULT)
+    assert fault.at == T0 + 29 * 5_000 and "chattering" in fault.reason
+    later = T0 + 3 * HOUR
+    decisions = run(engine, [ev(later, "door-bath", "door", "open")], later)
+    assert Clear(HUB, AlertType.SENSOR_FAULT, later) in decisions
+
+
+def test_a_busy_morning_in_the_kitchen_is_not_a_sensor_fault() -> None:
+    """A PIR firing every 70 s for two hours (cooking, cleaning) is a person, not a fault."""
+    engine = engine_for()
+    busy = [ev(T0 + k * 70_000, "pir-lounge") for k in range(2 * 3600 // 70)]
+    assert raised(run(engine, busy, T0 + 3 * HOUR), AlertType.SENSOR_FAULT) == []

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from telecare.detect import learning
+from telecare.detect import faults, learning
 from telecare.detect.columns import (
     F_DAY_P,
     F_DAY_RATIO,
@@ -75,6 +75,9 @@ class AmbientDetectors:
     ctx_thr: np.ndarray = field(
         default_factory=lambda: np.zeros((0, learning.CONTEXTS), np.int64)
     )
+    # each device slot's last event, run and fault (`faults`)
+    devices: np.ndarray = field(default_factory=lambda: np.zeros(
+        (0, learning.CONTEXT_DEVICES, faults.N_DEVICE_COLUMNS), np.int64))
     # the devices behind each home's contexts, in the order they were first seen
     ctx_devices: dict[int, list[str]] = field(default_factory=dict)
     night_floor: np.ndarray = field(default_factory=lambda: np.zeros((0, 24), bool))
@@ -110,6 +113,7 @@ class AmbientDetectors:
         self.gap_days = grown(self.gap_days, rows)
         self.ctx_hist = grown(self.ctx_hist, rows)
         self.ctx_thr = grown(self.ctx_thr, rows, NONE)
+        self.devices = grown(self.devices, rows)
         self.night_floor = grown(self.night_floor, rows, False)
         self.learned = grown(self.learned, rows, False)
         self.today_count = grown(self.today_count, rows)
@@ -178,6 +182,8 @@ class AmbientDetectors:
             if kind == K_NONE:
                 continue
             home.ctx = code >> CONTEXT_SHIFT
+            if faults.ignored(home, t, home.ctx >> 1):
+                continue
             if not home.active:
                 home.activate(t)
             if (t > home.inact_dl or t > home.day_dl or t > home.night_dl or t > home.exit_dl

@@ -277,6 +277,7 @@ class Engine:
                 "today_home_ms": det.today_home_ms[row].tolist(),
                 "pending_gaps": det.pending_gaps.get(row, []),
                 "pending_ctx_gaps": det.pending_ctx_gaps.get(row, []),
+                "devices": det.devices[row].tolist(),
                 "supervision": self.supervision.row_state(row),
             }
             out.append((HUB_PREFIX + ids[row], msgspec.msgpack.encode(state)))
@@ -340,6 +341,8 @@ class Engine:
                 det.today_home_ms[row] = state["today_home_ms"]
                 if state["pending_gaps"]:
                     det.pending_gaps[row] = list(state["pending_gaps"])
+                if "devices" in state:
+                    det.devices[row] = state["devices"]
                 if state.get("pending_ctx_gaps"):
                     det.pending_ctx_gaps[row] = list(state["pending_ctx_gaps"])
                 self.supervision.restore_row(row, state["supervision"])

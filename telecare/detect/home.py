@@ -71,6 +71,7 @@ class Home:
         self.floor_start = (self.night_start - 60) % 1440
         self.today: list[float] = det.today_count[row].tolist()
         self.home_ms: list[float] = det.today_home_ms[row].tolist()
+        self.devices: list[list[int]] = det.devices[row].tolist()
 
     def save(self) -> None:
         """Write the row back to the arrays."""
@@ -84,6 +85,7 @@ class Home:
         )
         det.today_count[row] = self.today
         det.today_home_ms[row] = self.home_ms
+        det.devices[row] = self.devices
 
     def next_deadline(self) -> int:
         """The earliest of the home's timers."""
@@ -344,13 +346,13 @@ class Home:
             self.set_inactivity()
 
     def raise_(self, type_: AlertType, priority: Priority, at: int, reason: str,
-               audience: str = "operator") -> None:
+               audience: str = "operator", device_id: str | None = None) -> None:
         """Append a raise, marked suppressed if the hub was silent at that time."""
         silent_at = self.det.silent_at
         suppressed = "hub_silent" if silent_at is not None and silent_at(self.row, at) else None
         self.out.append(Raise(hub_id=self.hub_id, type=type_, priority=priority, at=at,
                               received_at=at, reason=reason, audience=audience,
-                              suppressed_by=suppressed))
+                              suppressed_by=suppressed, device_id=device_id))
 
     @property
     def hub_id(self) -> str:

@@ -51,9 +51,9 @@ CONTEXT_FALSE_PER_DAY: Final = 0.002
 MIN_CONTEXT_GAPS: Final = 100
 CONTEXT_CONFIDENCE: Final = 0.9
 MIN_CONTEXT_DAYS: Final = 2.5
-# contexts per home: 12 devices, each with two ways (active/open/occupied, closed/vacant);
-# devices beyond the twelfth share the last
-CONTEXT_DEVICES: Final = 12
+# contexts per home: 20 devices, each with two ways (active/open/occupied, closed/vacant);
+# devices beyond the twentieth share the last
+CONTEXT_DEVICES: Final = 20
 CONTEXTS: Final = 2 * CONTEXT_DEVICES
 MIN_THRESHOLD_MIN: Final = 45.0
 MAX_THRESHOLD_MIN: Final = 16 * 60.0
