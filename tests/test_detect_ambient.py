@@ -292,3 +292,26 @@ def test_a_busy_morning_in_the_kitchen_is_not_a_sensor_fault() -> None:
     engine = engine_for()
     busy = [ev(T0 + k * 70_000, "pir-lounge") for k in range(2 * 3600 // 70)]
     assert raised(run(engine, busy, T0 + 3 * HOUR), AlertType.SENSOR_FAULT) == []
+
+
+def test_a_checkpoint_from_before_sensor_contexts_and_faults_restores_and_relearns() -> None:
+    """Older rows (fewer columns, no sensor histograms or device runs) restore; the
+    pending inactivity timer survives and the sensor contexts start learning afresh."""
+    import msgspec
+
+    engine, day5 = hall_and_lounge_days()
+    run(engine, [ev(day5 + 8 * HOUR)], day5 + 9 * HOUR)
+    old = []
+    for key, blob in engine.checkpoint(everything=True):
+        state = msgspec.msgpack.decode(blob)
+        if isinstance(state, dict) and "ints" in state:
+            state["ints"] = state["ints"][:23]
+            state["floats"] = state["floats"][:5]
+            del state["devices"], state["pending_ctx_gaps"]
+        if isinstance(state, dict) and "ctx_hist" in state:
+            del state["ctx_hist"], state["ctx_devices"]
+        old.append((key, msgspec.msgpack.encode(state) if isinstance(state, dict) else blob))
+    again = engine_for()
+    again.restore(old)
+    (alert,) = raised(again.advance(day5 + 13 * HOUR), AlertType.INACTIVITY)
+    assert alert.at == day5 + 12 * HOUR

@@ -323,10 +323,10 @@ class Engine:
                 state = msgspec.msgpack.decode(blob)
                 det.gap_hist[row] = np.frombuffer(state["gap_hist"], np.float32).reshape(24, -1)
                 det.gap_days[row] = np.frombuffer(state["gap_days"], np.float32)
-                if "ctx_hist" in state:
-                    det.ctx_hist[row] = np.frombuffer(state["ctx_hist"], np.float32).reshape(
-                        learning.CONTEXTS, learning.BINS
-                    )
+                ctx_hist = np.frombuffer(state.get("ctx_hist", b""), np.float32)
+                if ctx_hist.size == learning.CONTEXTS * learning.BINS:
+                    # (a checkpoint from before sensor contexts, or with fewer, relearns them)
+                    det.ctx_hist[row] = ctx_hist.reshape(learning.CONTEXTS, learning.BINS)
                     det.ctx_devices[row] = list(state["ctx_devices"])
                 det.week_count[row] = np.frombuffer(state["week_count"], np.float32)
                 det.week_home_h[row] = np.frombuffer(state["week_home_h"], np.float32)
@@ -341,8 +341,9 @@ class Engine:
                 det.today_home_ms[row] = state["today_home_ms"]
                 if state["pending_gaps"]:
                     det.pending_gaps[row] = list(state["pending_gaps"])
-                if "devices" in state:
-                    det.devices[row] = state["devices"]
+                devices = state.get("devices")
+                if devices is not None and len(devices) == det.devices.shape[1]:
+                    det.devices[row] = devices
                 if state.get("pending_ctx_gaps"):
                     det.pending_ctx_gaps[row] = list(state["pending_ctx_gaps"])
                 self.supervision.restore_row(row, state["supervision"])
