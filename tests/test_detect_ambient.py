@@ -315,3 +315,24 @@ def test_a_checkpoint_from_before_sensor_contexts_and_faults_restores_and_relear
     again.restore(old)
     (alert,) = raised(again.advance(day5 + 13 * HOUR), AlertType.INACTIVITY)
     assert alert.at == day5 + 12 * HOUR
+
+
+def test_with_a_bed_pad_stillness_in_the_evening_is_judged_by_the_sensor_after_all() -> None:
+    """The same evening as above in a home whose bed pad shows every bedtime: stillness
+    after the hall at 20:50 is raised at the hall's threshold, well before the morning."""
+    engine = engine_for()
+    engine.register_device(HUB, "pir-hall", "motion", "hall")
+    day0 = T0 - 10 * HOUR
+    events = []
+    for d in range(5):
+        start = day0 + d * 24 * HOUR
+        events += [ev(start + hour * HOUR + m * MIN, "pir-hall" if m % 30 == 0 else "pir-lounge")
+                   for hour in range(8, 22) for m in (0, 5, 30, 35)]
+        events += [ev(start + 22 * HOUR, "bed-pad", "bed", "occupied"),
+                   ev(start + 31 * HOUR, "bed-pad", "bed", "vacant")]
+    bedtime = day0 + 5 * 24 * HOUR + 20 * HOUR + 50 * MIN
+    events += [ev(day0 + 5 * 24 * HOUR + hour * HOUR + m * MIN) for hour in range(8, 21)
+               for m in (0, 30)]
+    events.append(ev(bedtime, "pir-hall"))
+    (alert,) = raised(run(engine, events, bedtime + 3 * HOUR), AlertType.INACTIVITY)
+    assert alert.at - bedtime <= 90 * MIN and "after that sensor" in alert.reason

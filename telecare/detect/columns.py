@@ -57,17 +57,23 @@ def night_floor_hours(settings: HubSettings) -> list[bool]:
     return [in_window(hour * 60, (start - 60) % 1440, (end + 120) % 1440) for hour in range(24)]
 
 
+# a home still learning takes a last sign of life this long before night start as maybe
+# going to bed (in its first week, bedtimes at 20:xx were a third of all false alerts)
+BEDTIME_LEAD_MIN: Final = 120
+
+
 def fallback_thresholds(settings: HubSettings) -> list[int]:
-    """The fixed timer of a home still learning: `fallback_h`; for a last sign of life in
-    or just before the night, until `fallback_h` after night end. In those hours it is
-    also the floor under a learned threshold: without a bed pad, sleep looks like stillness."""
+    """The fixed timer of a home still learning: `fallback_h`; for a last sign of life from
+    BEDTIME_LEAD_MIN before night start to night end, until `fallback_h` after night end.
+    In the night floor's hours it is also the floor under a learned threshold: without a
+    bed pad, sleep looks like stillness."""
     fallback = int(settings.fallback_h * HOUR_MS)
     start = parse_hhmm(settings.night_start)
     end = parse_hhmm(settings.night_end)
     out = []
     for hour in range(24):
         minute = hour * 60
-        if in_window(minute, (start - 60) % 1440, end):
+        if in_window(minute, (start - BEDTIME_LEAD_MIN) % 1440, end):
             out.append(((end - minute) % 1440) * MINUTE_MS + fallback)
         else:
             out.append(fallback)

@@ -223,13 +223,14 @@ class Home:
 
     def limit(self, t: int) -> int:
         """How long the home may be still after its last sign of life at `t`: the hour's
-        threshold, or the last sign's context's when that is learned, shorter, and runs out
-        before the night floor (where sleep without a bed pad looks like stillness)."""
+        threshold, or the last sign's context's when that is learned, shorter, and (in a
+        home without a bed pad, where going to bed looks like stillness) runs out before
+        the night floor."""
         minute = self.clock.minute_of_day(t)
         threshold = int(self.thr[minute // 60])
         context = int(self.ctx_thr[self.last_ctx])
         if (context < threshold and not self.floor[minute // 60]
-                and context <= ((self.floor_start - minute) % 1440) * MINUTE_MS):
+                and (self.bed_t or context <= ((self.floor_start - minute) % 1440) * MINUTE_MS)):
             return context
         return threshold
 
@@ -244,8 +245,10 @@ class Home:
             hour = minute // 60
             gap_bin = learning.gap_bin(gap)
             self.det.pending_gaps.setdefault(self.row, []).append(hour * learning.BINS + gap_bin)
-            # contexts learn the daytime only: gaps that end before the night floor begins
-            if not self.floor[hour] and gap <= ((self.floor_start - minute) % 1440) * MINUTE_MS:
+            # contexts learn the daytime only: gaps that start outside the night floor and,
+            # in a home without a bed pad, end before it begins
+            if not self.floor[hour] and (
+                    self.bed_t or gap <= ((self.floor_start - minute) % 1440) * MINUTE_MS):
                 self.det.pending_ctx_gaps.setdefault(self.row, []).append(
                     self.last_ctx * learning.BINS + gap_bin
                 )
