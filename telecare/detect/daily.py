@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     from telecare.detect.home import Home
 
 
+def carer_notice(home: Home, at: int, reason: str) -> None:
+    """Raise a routine change for the home's carers (priority 3, not the operator queue)."""
+    home.raise_(AlertType.ROUTINE_CHANGE, Priority.WELFARE, at, reason, audience="carer")
+
+
 def end_day(home: Home, at: int) -> None:
     """Local midnight: learn the day's gaps, re-derive thresholds, judge the day's activity."""
     home.account(at)
@@ -96,11 +101,10 @@ def judge_activity(home: Home, at: int, weekday: int, count: float,
         return False, verdict.high
     floats[F_DAY_P], floats[F_DAY_RATIO] = verdict.p_low, verdict.ratio
     if verdict.flagged:
-        home.raise_(
-            AlertType.ROUTINE_CHANGE, Priority.WELFARE, at,
+        carer_notice(
+            home, at,
             f"low activity all day: {count:.0f} events where about {expected:.0f} are "
             f"usual for the hours at home (p={verdict.p_low:.1g})",
-            audience="carer",
         )
         return True, False
     if verdict.high:
@@ -121,11 +125,10 @@ def judge_bed(home: Home, at: int, flagged: bool) -> bool:
     spread = math.sqrt(max(float(floats[F_BED_SQ]) - mean * mean, 0.0))
     if not routine.judge_bed(minutes, mean, spread):
         return False
-    home.raise_(
-        AlertType.ROUTINE_CHANGE, Priority.WELFARE, at,
+    carer_notice(
+        home, at,
         f"in bed for {hours_text(int(minutes * MINUTE_MS))} in the daytime where about "
         f"{mean:.0f} min is usual",
-        audience="carer",
     )
     return True
 
@@ -169,12 +172,11 @@ def end_night(home: Home, at: int) -> None:
         held = p < routine.HOLD_P_NIGHTS
         flagged = flagged and visits > usual
         if flagged:
-            home.raise_(
-                AlertType.ROUTINE_CHANGE, Priority.WELFARE, at,
+            carer_notice(
+                home, at,
                 f"more night-time toilet visits than usual: {summed} in the last "
                 f"{routine.NIGHTS_SUMMED} nights where about "
                 f"{routine.NIGHTS_SUMMED * usual:.1f} are usual (p={p:.1g})",
-                audience="carer",
             )
     if home.routine and home.nights_seen >= routine.MIN_NIGHTS and not flagged:
         flagged = judge_unwell(home, at, visits, usual)
@@ -195,11 +197,10 @@ def judge_unwell(home: Home, at: int, visits: int, usual: float) -> bool:
     p, flagged = routine.judge_unwell(float(floats[F_DAY_P]), float(floats[F_DAY_RATIO]),
                                       visits, usual)
     if flagged:
-        home.raise_(
-            AlertType.ROUTINE_CHANGE, Priority.WELFARE, at,
+        carer_notice(
+            home, at,
             f"low activity yesterday ({100 * floats[F_DAY_RATIO]:.0f}% of usual) and "
             f"{visits} night-time toilet visits where about {usual:.1f} are usual "
             f"(combined p={p:.1g})",
-            audience="carer",
         )
     return flagged
