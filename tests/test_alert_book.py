@@ -45,13 +45,17 @@ def test_two_lesser_alarms_from_one_home_close_together_are_confirmed_at_priorit
 
 
 def test_lesser_alarms_far_apart_or_equipment_faults_are_not_grouped(store: SqliteStore) -> None:
-    """An hour apart stays priority 3; a low battery never confirms anything."""
+    """An hour apart stays priority 3; a low battery, a power cut or a faulty sensor never
+    confirms anything."""
     book = AlertBook()
     with store.transaction():
         book.apply(store, [raise_(AlertType.NIGHT_EXIT, T0)], T0)
-        book.apply(store, [raise_(AlertType.LOW_BATTERY, T0 + 1000, Priority.TECHNICAL)], T0)
+        for n, fault in enumerate((AlertType.LOW_BATTERY, AlertType.MAINS_LOST,
+                                   AlertType.SENSOR_FAULT)):
+            at = T0 + 1000 * (n + 1)
+            book.apply(store, [raise_(fault, at, Priority.TECHNICAL)], at)
         book.apply(store, [raise_(AlertType.INACTIVITY, T0 + 3_600_000)], T0 + 3_600_000)
-    assert sorted(a.priority for a in store.alerts()) == [3, 3, 4]
+    assert sorted(a.priority for a in store.alerts()) == [3, 3, 4, 4, 4]
 
 
 def test_welfare_alerts_of_a_home_whose_hub_is_silent_are_suppressed_visibly(

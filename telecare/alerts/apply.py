@@ -20,9 +20,10 @@ from telecare.store import Store
 # Lesser alarms from one home this close together are treated as confirmed (priority 2).
 GROUP_WINDOW_MS: Final = 15 * 60 * 1000
 # Faults of the equipment say nothing about the person; they never confirm each other.
-EQUIPMENT_TYPES: Final = frozenset(
-    {AlertType.HUB_SILENT, AlertType.LOW_BATTERY, AlertType.CLOCK_FAULT}
-)
+EQUIPMENT_TYPES: Final = frozenset({
+    AlertType.HUB_SILENT, AlertType.LOW_BATTERY, AlertType.CLOCK_FAULT, AlertType.MAINS_LOST,
+    AlertType.SENSOR_FAULT,
+})
 
 
 @dataclass

@@ -12,6 +12,12 @@ _WHAT = {
     "hub_silent": "home hub not responding",
     "low_battery": "a sensor battery is low",
     "clock_fault": "home hub clock is wrong",
+    "mains_lost": "home hub on its backup battery (mains power lost)",
+    "sensor_fault": "a sensor is faulty (chattering or stuck)",
+    "routine_change": "a change in the usual daily routine",
+    "inactivity": "no activity seen at home for longer than usual",
+    "night_exit": "front door opened at night and no return",
+    "door_left_open": "front door left open",
 }
 
 
