@@ -31,16 +31,15 @@ import pyarrow.csv as pacsv
 
 from telecare.detect import Decision, Engine, Raise
 from telecare.detect.kinds import (
-    CONTEXT_SHIFT,
     E_BATTERY,
     E_HEARTBEAT,
     E_UNKNOWN,
     EVENT_CODE,
     KIND_TABLE,
-    POLARITY,
     R_ACCEL,
     R_ALARM,
     R_HUB,
+    ambient_codes,
 )
 from telecare.model import DEFAULT_HEARTBEAT_S, Event, HubSettings, rfc3339
 
@@ -181,9 +180,7 @@ class LogReader:
             [EVENT_CODE.get(name, E_UNKNOWN) for name in events.dictionary.to_pylist()] or [0],
             np.int64,
         )[events.indices.to_numpy()]
-        kinds = KIND_TABLE[roles, codes].astype(np.int16)
-        contexts = (2 * slots + POLARITY[codes]) << CONTEXT_SHIFT
-        kinds = np.where(kinds != 0, kinds | contexts, 0).astype(np.int16)
+        kinds = ambient_codes(KIND_TABLE[roles, codes].astype(np.int16), slots, codes)
         rare_mask = (roles == R_ALARM) | (roles == R_ACCEL) | (codes == E_BATTERY) | (
             (roles == R_HUB) & (codes != E_HEARTBEAT)
         )

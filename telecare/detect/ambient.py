@@ -78,8 +78,10 @@ class AmbientDetectors:
     # each device slot's last event, run and fault (`faults`)
     devices: np.ndarray = field(default_factory=lambda: np.zeros(
         (0, learning.CONTEXT_DEVICES, faults.N_DEVICE_COLUMNS), np.int64))
-    # the devices behind each home's contexts, in the order they were first seen
+    # the devices behind each home's contexts, in the order they were first seen,
+    # and the slot of each (row, device)
     ctx_devices: dict[int, list[str]] = field(default_factory=dict)
+    slots: dict[tuple[int, str], int] = field(default_factory=dict)
     night_floor: np.ndarray = field(default_factory=lambda: np.zeros((0, 24), bool))
     learned: np.ndarray = field(default_factory=lambda: np.zeros((0, 24), bool))
     today_count: np.ndarray = field(default_factory=lambda: np.zeros((0, 24), np.float64))
@@ -133,12 +135,19 @@ class AmbientDetectors:
 
     def context_slot(self, row: int, device_id: str) -> int:
         """The home's slot for a device's contexts, given on first sight (the last is shared)."""
-        devices = self.ctx_devices.setdefault(row, [])
-        if device_id in devices:
-            return min(devices.index(device_id), learning.CONTEXT_DEVICES - 1)
-        devices.append(device_id)
-        self.dirty_learned.add(row)
-        return min(len(devices) - 1, learning.CONTEXT_DEVICES - 1)
+        slot = self.slots.get((row, device_id))
+        if slot is None:
+            devices = self.ctx_devices.setdefault(row, [])
+            devices.append(device_id)
+            self.dirty_learned.add(row)
+            slot = self.slots[(row, device_id)] = min(len(devices), learning.CONTEXT_DEVICES) - 1
+        return slot
+
+    def restore_devices(self, row: int, devices: list[str]) -> None:
+        """Put back the devices behind a home's context slots (from a checkpoint)."""
+        self.ctx_devices[row] = list(devices)
+        for index, device_id in enumerate(devices):
+            self.slots[(row, device_id)] = min(index, learning.CONTEXT_DEVICES - 1)
 
     def clock_index(self, tz: str) -> int:
         """Return the index of the clock for a zone, making it on first use."""

@@ -41,7 +41,7 @@ from telecare.detect.kinds import (
     EVENT_CODE,
     KIND_TABLE,
     R_ACCEL,
-    ambient_code,
+    ambient_codes,
     device_role,
 )
 from telecare.detect.supervision import HubSupervision
@@ -124,6 +124,8 @@ class Engine:
         times: list[int] = []
         rows: list[int] = []
         kinds: list[int] = []
+        slots: list[int] = []
+        codes: list[int] = []
         windows: list[Event] = []
         for event in events:
             cleared = self.supervision.heard(event.hub_id, event.received_at)
@@ -143,13 +145,15 @@ class Engine:
             if kind:
                 times.append(event.event_time)
                 rows.append(row)
-                kinds.append(ambient_code(kind, self.ambient.context_slot(row, event.device_id),
-                                          code))
+                kinds.append(kind)
+                slots.append(self.ambient.context_slot(row, event.device_id))
+                codes.append(code)
         if windows:
             out.extend(self.fall.observe(windows))
         if times:
             arrays = (np.asarray(times, np.int64), np.asarray(rows, np.int64),
-                      np.asarray(kinds, np.int16))
+                      ambient_codes(np.asarray(kinds, np.int16), np.asarray(slots, np.int64),
+                                    np.asarray(codes, np.int64)))
             self._pending.append(arrays)
         return out
 
@@ -327,7 +331,7 @@ class Engine:
                 if ctx_hist.size == learning.CONTEXTS * learning.BINS:
                     # (a checkpoint from before sensor contexts, or with fewer, relearns them)
                     det.ctx_hist[row] = ctx_hist.reshape(learning.CONTEXTS, learning.BINS)
-                    det.ctx_devices[row] = list(state["ctx_devices"])
+                    det.restore_devices(row, state["ctx_devices"])
                 det.week_count[row] = np.frombuffer(state["week_count"], np.float32)
                 det.week_home_h[row] = np.frombuffer(state["week_home_h"], np.float32)
             elif key.startswith(HUB_PREFIX):

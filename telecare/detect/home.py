@@ -128,7 +128,7 @@ class Home:
             self.last_ctx = self.ctx
             self.today[hour] += 1
             if self.inactivity:
-                self.inact_dl = t + self.limit(t)
+                self.inact_dl = t + self.limit((local // MINUTE_MS) % 1440)
             return
         self.today[(local // HOUR_MS) % 24] += 1
         self.set_inactivity()
@@ -221,12 +221,11 @@ class Home:
             self.last_act = t
             self.last_ctx = self.ctx
 
-    def limit(self, t: int) -> int:
-        """How long the home may be still after its last sign of life at `t`: the hour's
-        threshold, or the last sign's context's when that is learned, shorter, and (in a
-        home without a bed pad, where going to bed looks like stillness) runs out before
-        the night floor."""
-        minute = self.clock.minute_of_day(t)
+    def limit(self, minute: int) -> int:
+        """How long the home may be still after its last sign of life at this local minute
+        of the day: the hour's threshold, or the last sign's context's when that is
+        learned, shorter, and (in a home without a bed pad, where going to bed looks like
+        stillness) runs out before the night floor."""
         threshold = int(self.thr[minute // 60])
         context = int(self.ctx_thr[self.last_ctx])
         if (context < threshold and not self.floor[minute // 60]
@@ -271,7 +270,7 @@ class Home:
         if not self.inactivity:
             self.inact_dl = NONE
         elif self.presence == HOME:
-            self.inact_dl = self.last_act + self.limit(self.last_act)
+            self.inact_dl = self.last_act + self.limit(self.clock.minute_of_day(self.last_act))
         elif self.presence == ASLEEP:
             self.inact_dl = self.bed_t + BED_MAX_MS
         else:
@@ -315,7 +314,7 @@ class Home:
         else:
             hour = self.clock.hour(self.last_act)
             learned = bool(self.det.learned[self.row, hour])
-            if self.limit(self.last_act) < self.thr[hour]:
+            if self.limit(self.clock.minute_of_day(self.last_act)) < self.thr[hour]:
                 basis = "longer than this home usually goes after that sensor"
             elif learned:
                 basis = "longer than this home usually goes at this hour"

@@ -60,9 +60,12 @@ def _polarity() -> np.ndarray:
 POLARITY: Final = _polarity()
 
 
-def ambient_code(kind: int, slot: int, event_code: int) -> int:
-    """One event's ambient code: its kind and its context (device slot and direction)."""
-    return kind | ((2 * slot + int(POLARITY[event_code])) << CONTEXT_SHIFT)
+def ambient_codes(kinds: np.ndarray, slots: np.ndarray, event_codes: np.ndarray) -> np.ndarray:
+    """Events' ambient codes: each kind with its context (device slot and direction) above
+    it; 0 where the kind is 0. Takes arrays (a backtest block) or one event's numbers."""
+    codes = kinds | ((2 * slots + POLARITY[event_codes]) << CONTEXT_SHIFT)
+    out: np.ndarray = np.where(kinds != 0, codes, 0).astype(np.int16)
+    return out
 
 
 def device_role(type_: str, location: str) -> int:
