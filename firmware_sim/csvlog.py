@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import msgspec
 
+from firmware_sim.csvfile import write_csv
 from firmware_sim.homes import HomeSpec
 from firmware_sim.hub import HubEvent, HubStream
 from firmware_sim.incidents import DEFAULT_WEIGHTS, Truth
@@ -90,14 +91,7 @@ def event_log_row(event: HubEvent) -> tuple[str, str, str, str, str, str, str]:
 
 def write_event_log(events: Iterable[HubEvent], path: str | Path) -> int:
     """Write events (already in time order) as an event-log CSV; return the row count."""
-    rows = 0
-    with open(path, "w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(EVENT_LOG_HEADER)
-        for event in events:
-            writer.writerow(event_log_row(event))
-            rows += 1
-    return rows
+    return write_csv(path, EVENT_LOG_HEADER, map(event_log_row, events))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from firmware_sim.csvfile import write_csv
 from firmware_sim.kits import (
     BED_PAD,
     FALL_DETECTOR,
@@ -159,12 +159,7 @@ def plan_homes(
 
 def write_device_csv(homes: Iterable[HomeSpec], path: str | Path) -> int:
     """Write the homes' devices as `hub_id,device_id,type,location` CSV; return the row count."""
-    rows = 0
-    with open(path, "w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(DEVICE_CSV_HEADER)
-        for home in homes:
-            for device in home.devices:
-                writer.writerow((home.hub_id, device.device_id, device.type, device.location))
-                rows += 1
-    return rows
+    return write_csv(path, DEVICE_CSV_HEADER, (
+        (home.hub_id, device.device_id, device.type, device.location)
+        for home in homes for device in home.devices
+    ))
