@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from telecare.detect import Clear, Decision, Engine, Raise
+from telecare.detect import Clear, Decision, Engine, Raise, learning
 from telecare.model import AlertType, Event, HubSettings
 
 HUB = "H-t-1"
@@ -336,3 +336,26 @@ def test_with_a_bed_pad_stillness_in_the_evening_is_judged_by_the_sensor_after_a
     events.append(ev(bedtime, "pir-hall"))
     (alert,) = raised(run(engine, events, bedtime + 3 * HOUR), AlertType.INACTIVITY)
     assert alert.at - bedtime <= 90 * MIN and "after that sensor" in alert.reason
+
+
+def test_a_gap_the_hub_was_silent_through_is_not_learned_as_stillness() -> None:
+    """A power cut that outlasts the hub's battery: what the hub did not hear says nothing
+    about how long the resident keeps still. The same 3 h gap with the hub heard
+    throughout is learned."""
+    learned = []
+    for outage in (False, True):
+        engine = engine_for()
+        engine.supervision.watch(HUB, 60, registered_at=T0)
+        beats = [ev(T0 + m * MIN, "hub", "hub", "heartbeat") for m in range(1, 16 * 60)
+                 if not (outage and 60 <= m < 120)]
+        awake = [ev(T0)] + [ev(T0 + 3 * HOUR + k * 30 * MIN) for k in range(19)]  # to 22:00
+        events = sorted(awake + beats, key=lambda e: e.event_time)
+        cut = T0 + 90 * MIN  # the live service's clock ticks on through the outage
+        decisions = run(engine, [e for e in events if e.event_time < cut], cut)
+        decisions += run(engine, [e for e in events if e.event_time >= cut], T0 + 15 * HOUR)
+        assert raised(decisions, AlertType.INACTIVITY) == []
+        assert len(raised(decisions, AlertType.HUB_SILENT)) == int(outage)
+        row = engine.row(HUB)
+        long_gaps = engine.ambient.gap_hist[row][:, learning.gap_bin(2 * HOUR):]
+        learned.append(float(long_gaps.sum()))
+    assert learned[0] > 0 and learned[1] == 0

@@ -94,6 +94,8 @@ class AmbientDetectors:
     heap: list[tuple[int, int]] = field(default_factory=list)
     # is the hub in this row silent at time t (inhibition); set by the engine
     silent_at: Callable[[int, int], bool] | None = None
+    # was it silent at any time between two event times (a gap it spans is not stillness)
+    silent_during: Callable[[int, int, int], bool] | None = None
     # rows whose fast state (ints, today) or learned state changed since the last checkpoint
     dirty: set[int] = field(default_factory=set)
     dirty_learned: set[int] = field(default_factory=set)

@@ -234,12 +234,15 @@ class Home:
         return threshold
 
     def gap_end(self, t: int, late: bool) -> None:
-        """A sign of life at home ends a gap: learn it, unless it was flagged or arrived late."""
+        """A sign of life at home ends a gap: learn it, unless it was flagged, arrived late
+        or spans a silence of the hub (what it did not hear says nothing of stillness)."""
         if self.inact_alerted:
             self.clear_inactivity(t)
             return
         gap = t - self.last_act
-        if gap > 0 and not late and self.last_act > 0:
+        silent_during = self.det.silent_during
+        if (gap > 0 and not late and self.last_act > 0
+                and not (silent_during is not None and silent_during(self.row, self.last_act, t))):
             minute = self.clock.minute_of_day(self.last_act)
             hour = minute // 60
             gap_bin = learning.gap_bin(gap)

@@ -49,7 +49,7 @@ FALSE_PER_DAY: Final = 0.01
 # the same for each context's own thresholds (a home has a handful of busy contexts)
 CONTEXT_FALSE_PER_DAY: Final = 0.002
 MIN_CONTEXT_GAPS: Final = 100
-CONTEXT_CONFIDENCE: Final = 0.9
+CONTEXT_CONFIDENCE: Final = 0.7
 MIN_CONTEXT_DAYS: Final = 2.5
 # contexts per home: 20 devices, each with two ways (active/open/occupied, closed/vacant);
 # devices beyond the twentieth share the last

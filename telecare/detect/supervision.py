@@ -107,6 +107,13 @@ class HubSupervision:
             return True
         return any(start <= at < end for start, end in self.silences.get(row, ()))
 
+    def silent_during(self, row: int, start: int, end: int) -> bool:
+        """Tell whether the hub in this row was silent at any time from `start` to `end`."""
+        since = self.silent_since.get(row)
+        if since is not None and since <= end:
+            return True
+        return any(a <= end and b >= start for a, b in self.silences.get(row, ()))
+
     def heard(self, hub_id: str, received_at: int) -> Decision | None:
         """Record a message from the hub; clear its silence if it was silent."""
         row = self.index.get(hub_id)
