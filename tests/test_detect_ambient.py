@@ -359,3 +359,46 @@ def test_a_gap_the_hub_was_silent_through_is_not_learned_as_stillness() -> None:
         long_gaps = engine.ambient.gap_hist[row][:, learning.gap_bin(2 * HOUR):]
         learned.append(float(long_gaps.sum()))
     assert learned[0] > 0 and learned[1] == 0
+
+
+def late_evenings(*, bed_pad: bool, days: int = 9) -> tuple[Engine, list[Event], int]:
+    """A home up from 08:00 to 22:50 (a sign of life every 20 min), in bed at 23:00 and up
+    at 07:00 (the pad shows it when fitted); the next evening the last sign of life is at
+    21:30, and nothing after. Returns the engine, the events and that last sign's time."""
+    engine = engine_for()
+    day0 = T0 - 10 * HOUR
+    events = []
+    for d in range(days):
+        start = day0 + d * 24 * HOUR
+        events += [ev(start + 8 * HOUR + k * 20 * MIN) for k in range(45)]
+        if bed_pad:
+            events += [ev(start + 23 * HOUR, "bed-pad", "bed", "occupied"),
+                       ev(start + 31 * HOUR, "bed-pad", "bed", "vacant")]
+    last = day0 + days * 24 * HOUR + 21 * HOUR + 30 * MIN
+    events += [ev(t) for t in range(day0 + days * 24 * HOUR + 8 * HOUR, last + 1, 20 * MIN)]
+    return engine, events, last
+
+
+def test_with_a_bed_pad_stillness_in_the_night_hours_is_raised_before_the_morning() -> None:
+    """Night hours are no excuse where the bed pad shows sleep: a resident still and out
+    of bed from 21:30 (a fall on the way to bed) is raised that evening at the hour's
+    learned threshold. Without the pad the same stillness may be sleep, and waits for
+    the morning."""
+    engine, events, last = late_evenings(bed_pad=True)
+    (alert,) = raised(run(engine, events, last + 12 * HOUR), AlertType.INACTIVITY)
+    assert alert.at - last <= 2 * HOUR
+    engine, events, last = late_evenings(bed_pad=False)
+    alerts = raised(run(engine, events, last + 12 * HOUR), AlertType.INACTIVITY)
+    assert all(a.at - last >= 9 * HOUR for a in alerts)
+
+
+def test_with_the_bed_pad_faulty_the_night_hours_wait_for_the_morning_again() -> None:
+    """A chattering bed pad is left out, so sleep no longer shows: the evening's stillness
+    is judged as in a home without one."""
+    engine, events, last = late_evenings(bed_pad=True)
+    chatter = [ev(last - 15 * MIN + k * 10_000, "bed-pad", "bed",
+                  "occupied" if k % 2 else "vacant") for k in range(40)]
+    decisions = run(engine, sorted(events + chatter, key=lambda e: e.event_time),
+                    last + 12 * HOUR)
+    assert [a.device_id for a in raised(decisions, AlertType.SENSOR_FAULT)] == ["bed-pad"]
+    assert all(a.at - last >= 9 * HOUR for a in raised(decisions, AlertType.INACTIVITY))

@@ -65,8 +65,8 @@ BEDTIME_LEAD_MIN: Final = 120
 def fallback_thresholds(settings: HubSettings) -> list[int]:
     """The fixed timer of a home still learning: `fallback_h`; for a last sign of life from
     BEDTIME_LEAD_MIN before night start to night end, until `fallback_h` after night end.
-    In the night floor's hours it is also the floor under a learned threshold: without a
-    bed pad, sleep looks like stillness."""
+    In the night floor's hours it is also the floor under a learned threshold in a home
+    without a bed pad (or whose pad is faulty), where sleep looks like stillness."""
     fallback = int(settings.fallback_h * HOUR_MS)
     start = parse_hhmm(settings.night_start)
     end = parse_hhmm(settings.night_end)

@@ -53,7 +53,7 @@ def ignored(home: Home, t: int, slot: int) -> bool:
     if faulty and t - last >= QUIET_MS:
         faulty = 0
         state[D_FAULTY] = 0
-        if not any(d[D_FAULTY] for d in home.devices):
+        if not any_faulty(home):
             home.out.append(Clear(home.hub_id, AlertType.SENSOR_FAULT, t))
     if last and t - last <= RAPID_MS:
         events += 1
@@ -71,6 +71,11 @@ def ignored(home: Home, t: int, slot: int) -> bool:
                                   f"for {minutes // 60} h {minutes % 60:02d} min: stuck")
     state[:] = [t, start, events, faulty]
     return bool(faulty)
+
+
+def any_faulty(home: Home) -> bool:
+    """Whether any of the home's devices is faulty now (its events left out)."""
+    return any(d[D_FAULTY] for d in home.devices)
 
 
 def _raise(home: Home, t: int, slot: int, what: str) -> None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from telecare.detect import daily, learning
+from telecare.detect import daily, faults, learning
 from telecare.detect.columns import (
     ASLEEP,
     BED_MAX_MS,
@@ -226,10 +226,17 @@ class Home:
         of the day: the hour's threshold, or the last sign's context's when that is
         learned, shorter, and (in a home without a bed pad, where going to bed looks like
         stillness) runs out before the night floor."""
-        threshold = int(self.thr[minute // 60])
+        hour = minute // 60
+        threshold = int(self.thr[hour])
+        if self.floor[hour]:
+            if self.bed_t and faults.any_faulty(self):
+                # a faulty sensor may be the bed pad: sleep may not show tonight
+                threshold = max(threshold, int(self.det.fallback[self.row, hour]))
+            return threshold
         context = int(self.ctx_thr[self.last_ctx])
-        if (context < threshold and not self.floor[minute // 60]
-                and (self.bed_t or context <= ((self.floor_start - minute) % 1440) * MINUTE_MS)):
+        if context < threshold and (
+                context <= ((self.floor_start - minute) % 1440) * MINUTE_MS
+                or (self.bed_t and not faults.any_faulty(self))):
             return context
         return threshold
 
@@ -335,7 +342,9 @@ class Home:
         )
         fallback = det.fallback[row]
         learned_ms = np.round(minutes).astype(np.int64) * MINUTE_MS
-        floor = np.where(det.night_floor[row], fallback, 0)
+        # without a bed pad, stillness in the night floor's hours may be sleep: at least the
+        # fixed timer to the morning; with one, sleep shows, and the learned threshold holds
+        floor = np.where(det.night_floor[row], fallback, 0) if not self.bed_t else 0
         thr = np.where(learned, np.maximum(learned_ms, floor), fallback)
         det.thresholds[row] = thr
         det.learned[row] = learned
