@@ -34,6 +34,7 @@ from telecare.detect.columns import (
     HOME,
     NONE,
     PASSAGE_MS,
+    R_FALLBACK_MS,
     VISIT_GAP_MS,
     hours_text,
 )
@@ -328,6 +329,8 @@ class Home:
                 basis = "longer than this home usually goes after that sensor"
             elif learned:
                 basis = "longer than this home usually goes at this hour"
+            elif self.thr[hour] < self.det.fallback[self.row, hour]:
+                basis = "twice its longest still spell so far, while its pattern is learned"
             else:
                 basis = "fixed timer while this home's pattern is learned"
             reason = (f"no activity at home for {hours_text(at - self.last_act)}, "
@@ -341,10 +344,15 @@ class Home:
             det.gap_hist[row], det.gap_days[row], float(det.floats[row, F_EFF_DAYS])
         )
         fallback = det.fallback[row]
+        early = learning.early_limit_min(det.gap_hist[row], det.night_floor[row])
+        if early is not None:
+            # the daytime hours only: not those whose timer runs to the morning
+            daytime = fallback <= det.rules[row, R_FALLBACK_MS]
+            fallback = np.where(daytime, np.minimum(fallback, int(early) * MINUTE_MS), fallback)
         learned_ms = np.round(minutes).astype(np.int64) * MINUTE_MS
         # without a bed pad, stillness in the night floor's hours may be sleep: at least the
         # fixed timer to the morning; with one, sleep shows, and the learned threshold holds
-        floor = np.where(det.night_floor[row], fallback, 0) if not self.bed_t else 0
+        floor = np.where(det.night_floor[row], det.fallback[row], 0) if not self.bed_t else 0
         thr = np.where(learned, np.maximum(learned_ms, floor), fallback)
         det.thresholds[row] = thr
         det.learned[row] = learned

@@ -99,6 +99,25 @@ def thresholds_min(
     return threshold, learned
 
 
+# a home still learning, once it has shown this many daytime gaps (a day of a home with
+# motion sensors; several days of one with contacts only), is still for at most this many
+# times its longest daytime gap so far, and never less than EARLY_MIN_MIN, before its
+# fixed timer runs out
+EARLY_MIN_GAPS: Final = 100
+EARLY_FACTOR: Final = 2.0
+EARLY_MIN_MIN: Final = 150.0
+
+
+def early_limit_min(counts: np.ndarray, floor: np.ndarray) -> float | None:
+    """The learning home's limit (minutes) from its longest daytime gap so far, or None
+    while it has shown too few gaps. counts: [24, BINS]; floor: [24] the night floor."""
+    daytime = counts[~np.asarray(floor, bool)].sum(axis=0)
+    if float(daytime.sum()) < EARLY_MIN_GAPS:
+        return None
+    longest = float(EDGES_MIN[int(np.flatnonzero(daytime > 0)[-1]) + 1])
+    return max(EARLY_MIN_MIN, EARLY_FACTOR * longest)
+
+
 def context_thresholds_min(counts: np.ndarray, days: float) -> tuple[np.ndarray, np.ndarray]:
     """Return per-context thresholds (minutes) and whether each is learned, for one home.
 
