@@ -48,6 +48,7 @@ def ignored(home: Home, t: int, slot: int) -> bool:
         return False
     state = home.devices[slot]
     last, start, events, faulty = state
+    state_was = faulty
     if t < last:
         return bool(faulty)  # later than the device's last event: leave its run alone
     if faulty and t - last >= QUIET_MS:
@@ -70,11 +71,14 @@ def ignored(home: Home, t: int, slot: int) -> bool:
             _raise(home, t, slot, f"firing every {max(1, (t - start) // 1000 // events)} s "
                                   f"for {minutes // 60} h {minutes % 60:02d} min: stuck")
     state[:] = [t, start, events, faulty]
+    if faulty != state_was:
+        home.faulty = any_faulty(home)
     return bool(faulty)
 
 
 def any_faulty(home: Home) -> bool:
-    """Whether any of the home's devices is faulty now (its events left out)."""
+    """Whether any of the home's devices is faulty now (its events left out); kept in
+    `home.faulty` as faults come and go."""
     return any(d[D_FAULTY] for d in home.devices)
 
 

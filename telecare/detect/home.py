@@ -46,6 +46,11 @@ if TYPE_CHECKING:
     from telecare.detect.ambient import AmbientDetectors
 
 
+# gaps shorter than this stay in the lowest bins, where no threshold is set: a hub's
+# silence inside one is not looked for
+SILENCE_CHECK_MS = 10 * MINUTE_MS
+
+
 class Home:
     """One home's row, loaded into attributes while its events are applied."""
 
@@ -73,6 +78,7 @@ class Home:
         self.today: list[float] = det.today_count[row].tolist()
         self.home_ms: list[float] = det.today_home_ms[row].tolist()
         self.devices: list[list[int]] = det.devices[row].tolist()
+        self.faulty = faults.any_faulty(self)  # a device's events are left out now
 
     def save(self) -> None:
         """Write the row back to the arrays."""
@@ -230,14 +236,14 @@ class Home:
         hour = minute // 60
         threshold = int(self.thr[hour])
         if self.floor[hour]:
-            if self.bed_t and faults.any_faulty(self):
+            if self.bed_t and self.faulty:
                 # a faulty sensor may be the bed pad: sleep may not show tonight
                 threshold = max(threshold, int(self.det.fallback[self.row, hour]))
             return threshold
         context = int(self.ctx_thr[self.last_ctx])
         if context < threshold and (
                 context <= ((self.floor_start - minute) % 1440) * MINUTE_MS
-                or (self.bed_t and not faults.any_faulty(self))):
+                or (self.bed_t and not self.faulty)):
             return context
         return threshold
 
@@ -250,7 +256,8 @@ class Home:
         gap = t - self.last_act
         silent_during = self.det.silent_during
         if (gap > 0 and not late and self.last_act > 0
-                and not (silent_during is not None and silent_during(self.row, self.last_act, t))):
+                and not (gap > SILENCE_CHECK_MS and silent_during is not None
+                         and silent_during(self.row, self.last_act, t))):
             minute = self.clock.minute_of_day(self.last_act)
             hour = minute // 60
             gap_bin = learning.gap_bin(gap)
