@@ -92,9 +92,8 @@ class AmbientDetectors:
     pending_ctx_gaps: dict[int, list[int]] = field(default_factory=dict)
     scheduled: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     heap: list[tuple[int, int]] = field(default_factory=list)
-    # is the hub in this row silent at time t (inhibition); set by the engine
-    silent_at: Callable[[int, int], bool] | None = None
-    # was it silent at any time between two event times (a gap it spans is not stillness)
+    # was the hub in this row silent at any time between two event times (an alert then is
+    # inhibited; a gap it spans is not stillness); set by the engine
     silent_during: Callable[[int, int, int], bool] | None = None
     # rows whose fast state (ints, today) or learned state changed since the last checkpoint
     dirty: set[int] = field(default_factory=set)

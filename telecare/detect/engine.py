@@ -74,7 +74,6 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.ambient = amb.AmbientDetectors(hub_ids=self.supervision.index.ids)
-        self.ambient.silent_at = self.supervision.silent_at
         self.ambient.silent_during = self.supervision.silent_during
 
     @classmethod

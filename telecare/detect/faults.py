@@ -48,13 +48,13 @@ def ignored(home: Home, t: int, slot: int) -> bool:
         return False
     state = home.devices[slot]
     last, start, events, faulty = state
-    state_was = faulty
     if t < last:
         return bool(faulty)  # later than the device's last event: leave its run alone
     if faulty and t - last >= QUIET_MS:
         faulty = 0
         state[D_FAULTY] = 0
-        if not any_faulty(home):
+        home.faulty = any_faulty(home)
+        if not home.faulty:
             home.out.append(Clear(home.hub_id, AlertType.SENSOR_FAULT, t))
     if last and t - last <= RAPID_MS:
         events += 1
@@ -71,8 +71,8 @@ def ignored(home: Home, t: int, slot: int) -> bool:
             _raise(home, t, slot, f"firing every {max(1, (t - start) // 1000 // events)} s "
                                   f"for {minutes // 60} h {minutes % 60:02d} min: stuck")
     state[:] = [t, start, events, faulty]
-    if faulty != state_was:
-        home.faulty = any_faulty(home)
+    if faulty:
+        home.faulty = True
     return bool(faulty)
 
 

@@ -19,7 +19,7 @@ Presence is inferred from the front door, the activity after it and the bed pad:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 # gaps shorter than this stay in the lowest bins, where no threshold is set: a hub's
 # silence inside one is not looked for
-SILENCE_CHECK_MS = 10 * MINUTE_MS
+SILENCE_CHECK_MS: Final = 10 * MINUTE_MS
 
 
 class Home:
@@ -351,7 +351,8 @@ class Home:
             det.gap_hist[row], det.gap_days[row], float(det.floats[row, F_EFF_DAYS])
         )
         fallback = det.fallback[row]
-        early = learning.early_limit_min(det.gap_hist[row], det.night_floor[row])
+        early = None if learned.all() else learning.early_limit_min(det.gap_hist[row],
+                                                                     det.night_floor[row])
         if early is not None:
             # the daytime hours only: not those whose timer runs to the morning
             daytime = fallback <= det.rules[row, R_FALLBACK_MS]
@@ -377,8 +378,8 @@ class Home:
     def raise_(self, type_: AlertType, priority: Priority, at: int, reason: str,
                audience: str = "operator", device_id: str | None = None) -> None:
         """Append a raise, marked suppressed if the hub was silent at that time."""
-        silent_at = self.det.silent_at
-        suppressed = "hub_silent" if silent_at is not None and silent_at(self.row, at) else None
+        silent = self.det.silent_during
+        suppressed = "hub_silent" if silent is not None and silent(self.row, at, at) else None
         self.out.append(Raise(hub_id=self.hub_id, type=type_, priority=priority, at=at,
                               received_at=at, reason=reason, audience=audience,
                               suppressed_by=suppressed, device_id=device_id))

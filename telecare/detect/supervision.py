@@ -100,19 +100,14 @@ class HubSupervision:
         row = self.index.get(hub_id)
         return row is not None and row < self.silent.shape[0] and bool(self.silent[row])
 
-    def silent_at(self, row: int, at: int) -> bool:
-        """Tell whether the hub in this row was silent at event time `at`."""
-        since = self.silent_since.get(row)
-        if since is not None and since <= at:
-            return True
-        return any(start <= at < end for start, end in self.silences.get(row, ()))
-
     def silent_during(self, row: int, start: int, end: int) -> bool:
-        """Tell whether the hub in this row was silent at any time from `start` to `end`."""
+        """Tell whether the hub in this row was silent at any time from event time `start`
+        to `end` (both included; `start == end` asks about one moment). A silence runs
+        from its start up to, not including, the moment the hub was heard again."""
         since = self.silent_since.get(row)
         if since is not None and since <= end:
             return True
-        return any(a <= end and b >= start for a, b in self.silences.get(row, ()))
+        return any(a <= end and b > start for a, b in self.silences.get(row, ()))
 
     def heard(self, hub_id: str, received_at: int) -> Decision | None:
         """Record a message from the hub; clear its silence if it was silent."""
