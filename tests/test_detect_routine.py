@@ -141,6 +141,51 @@ def test_a_day_spent_in_bed_is_told_to_carers_at_midnight_and_a_usual_day_is_not
     assert "in bed for 2 h 00 min in the daytime" in notice.reason
 
 
+def first_week_with_an_afternoon_in_bed(nap: int, *, hub_silent: bool = False) -> list[Raise]:
+    """Four days in bed only at night, then `nap` ms in bed from 12:00 on day 4; with
+    `hub_silent`, nothing from the hub is heard from 13:00 to 15:00 that day (a power
+    cut past its battery, the pad left occupied). Carer notices."""
+    eng = engine()
+    eng.register_device(HUB, "bed-pad", "bed", "bedroom")
+    eng.supervision.watch(HUB, 60, registered_at=MONDAY)
+    nap_from = MONDAY + 4 * DAY + 12 * HOUR
+    events: list[Event] = []
+    for day in range(5):
+        start = MONDAY + day * DAY
+        events += [e for e in day_events(day, 10, 1)
+                   if not nap_from <= e.event_time < nap_from + nap]
+        events += [bed(start + 23 * HOUR, "occupied"),
+                   bed(start + DAY + 6 * HOUR + 50 * MIN, "vacant")]
+    events += [bed(nap_from, "occupied"), bed(nap_from + nap, "vacant")]
+    unheard = range(MONDAY + 4 * DAY + 13 * HOUR, MONDAY + 4 * DAY + 15 * HOUR)
+    events += [Event(hub_id=HUB, seq=t // 1000 + 1, device_id="hub", type="hub",
+                     event="heartbeat", ts=t, event_time=t, received_at=t, channel="event")
+               for t in range(MONDAY + MIN // 2, MONDAY + 5 * DAY + 2 * HOUR, MIN)
+               ]
+    events = sorted((e for e in events if not (hub_silent and e.event_time in unheard)),
+                    key=lambda e: e.event_time)
+    decisions: list[Decision] = []
+    for t in range(MONDAY + HOUR, MONDAY + 5 * DAY + 2 * HOUR, HOUR):
+        decisions += eng.observe([e for e in events if t - HOUR < e.event_time <= t])
+        decisions += eng.advance(t)
+    return carer_notices(decisions)
+
+
+def test_an_afternoon_in_bed_in_a_homes_first_week_is_told_when_far_beyond_its_first_days(
+) -> None:
+    """From the fourth day, a home whose pad showed no daytime rest is told about three
+    hours in bed that afternoon; ninety minutes, within the wider margin of its first
+    week, is not."""
+    (notice,) = first_week_with_an_afternoon_in_bed(3 * HOUR)
+    assert notice.at == MONDAY + 5 * DAY and "in bed for 3 h 00 min in the daytime" in notice.reason
+    assert first_week_with_an_afternoon_in_bed(90 * MIN) == []
+
+
+def test_time_in_bed_while_the_hub_was_silent_is_not_judged() -> None:
+    """Three hours on the pad, two of them while the hub was not heard: not told."""
+    assert first_week_with_an_afternoon_in_bed(3 * HOUR, hub_silent=True) == []
+
+
 def test_a_chattering_sensor_in_the_first_week_does_not_make_later_days_look_low() -> None:
     """Day 4 has a sensor firing every 20 s; the ordinary days after it raise nothing."""
     eng = engine()

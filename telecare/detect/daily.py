@@ -63,7 +63,12 @@ def end_day(home: Home, at: int) -> None:
     count = float(sum(home.today))
     home_h = np.asarray(home.home_ms) / HOUR_MS
     flagged, held = judge_activity(home, at, weekday, count, home_h)
-    flagged = judge_bed(home, at, flagged)
+    # in bed while the hub was silent is not known: a power cut past the backup battery
+    # leaves the pad "occupied" until the hub is heard again
+    silent = home.det.silent_during
+    bed_known = bool(home.bed_t) and not (silent is not None and silent(home.row, at - DAY_MS, at))
+    if bed_known:
+        flagged = judge_bed(home, at, flagged)
     # a flagged or far too busy day is not learned, unless a week of them running says
     # the routine has changed
     home.held_streak = home.held_streak + 1 if flagged or held else 0
@@ -73,7 +78,8 @@ def end_day(home: Home, at: int) -> None:
         det.week_count[row, slots] = det.week_count[row, slots] * decay + home.today
         det.week_home_h[row, slots] = det.week_home_h[row, slots] * decay + home_h
         home.days_seen += 1
-        learn_bed(home)
+        if bed_known:
+            learn_bed(home)
     det.floats[row, F_BED_TODAY] = 0.0
     home.today = [0.0] * 24
     home.home_ms = [0.0] * 24
@@ -118,12 +124,12 @@ def judge_bed(home: Home, at: int, flagged: bool) -> bool:
     """A day spent in bed far beyond the usual (homes with a bed pad): raise; return
     whether the day is flagged (by this or the tests before it)."""
     floats = home.det.floats[home.row]
-    if flagged or not home.routine or not home.bed_t or home.bed_days < routine.MIN_DAYS:
+    if flagged or not home.routine:
         return flagged
     minutes = float(floats[F_BED_TODAY]) / MINUTE_MS
     mean = float(floats[F_BED_MEAN])
     spread = math.sqrt(max(float(floats[F_BED_SQ]) - mean * mean, 0.0))
-    if not routine.judge_bed(minutes, mean, spread):
+    if not routine.judge_bed(minutes, mean, spread, home.bed_days):
         return False
     carer_notice(
         home, at,
@@ -135,8 +141,6 @@ def judge_bed(home: Home, at: int, flagged: bool) -> bool:
 
 def learn_bed(home: Home) -> None:
     """Learn the day's daytime minutes in bed (homes with a bed pad)."""
-    if not home.bed_t:
-        return
     floats = home.det.floats[home.row]
     minutes = float(floats[F_BED_TODAY]) / MINUTE_MS
     home.bed_days += 1

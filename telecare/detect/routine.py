@@ -61,6 +61,11 @@ WEEKLY_DECAY: Final = 0.9
 # daytime in bed (homes with a bed pad): flagged this far above the usual minutes
 BED_EXTRA_MIN: Final = 60.0
 BED_SPREADS: Final = 3.0
+# a home with fewer than MIN_DAYS days of its pad learned is judged from BED_EARLY_DAYS on,
+# with twice the margin: an illness in a home's first week is no less an illness, and few
+# days make the usual minutes uncertain
+BED_EARLY_DAYS: Final = 3
+BED_EARLY_EXTRA_MIN: Final = 120.0
 DISPERSION_MIN: Final = 1.2
 DISPERSION_MAX: Final = 20.0
 
@@ -117,10 +122,15 @@ def updated_dispersion(phi: float, count: float, expected: float) -> float:
     return min(DISPERSION_MAX, max(DISPERSION_MIN, 0.9 * phi + 0.1 * deviation))
 
 
-def judge_bed(minutes: float, usual: float, spread: float) -> bool:
-    """Judge a day's minutes in bed outside the night against the home's usual: flagged
-    when at least BED_EXTRA_MIN above the usual and BED_SPREADS times its spread."""
-    return minutes >= usual + max(BED_EXTRA_MIN, BED_SPREADS * spread)
+def judge_bed(minutes: float, usual: float, spread: float, days: int) -> bool:
+    """Judge a day's minutes in bed outside the night against the home's usual over
+    `days` learned days: flagged when at least BED_EXTRA_MIN above the usual (twice
+    that before MIN_DAYS days) and BED_SPREADS times its spread; never before
+    BED_EARLY_DAYS days."""
+    if days < BED_EARLY_DAYS:
+        return False
+    extra = BED_EXTRA_MIN if days >= MIN_DAYS else BED_EARLY_EXTRA_MIN
+    return minutes >= usual + max(extra, BED_SPREADS * spread)
 
 
 def judge_nights(visits: float, usual_per_night: float) -> tuple[float, bool]:
