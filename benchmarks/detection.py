@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from ceiling import hidden_collapses
@@ -264,6 +265,79 @@ def collapse_times(notes: list[tuple[int, int, str]], *, count: int, seed: int,
     return sorted(out)
 
 
+def injected_collapses(header: str, body: list[str], times: list[int], moments: list[int],
+                       work: Path, tz: str, settings: dict[str, HubSettings],
+                       ) -> tuple[Scored, Scored]:
+    """A collapse at each moment of one home's log: its lines after the moment cut but
+    heartbeats; the engine and the 12 h timer scored on each cut log (inactivity within 24 h)."""
+    ours, theirs = Scored(), Scored()
+    for at in moments:
+        cut = work / "collapse.csv"
+        with cut.open("w") as out:
+            out.write(header)
+            out.writelines(line for line, t in zip(body, times, strict=True)
+                           if t <= at or ",hub,hub,heartbeat," in line)
+        alerts, _, _ = engine_alerts(cut, tz, settings)
+        for scored, found in ((ours, alerts), (theirs, twelve_hour_timer(cut, tz))):
+            scored.total += 1
+            hits = [a["ts"] for a in found
+                    if a["type"] == "inactivity" and at < a["ts"] <= at + DAY]
+            if hits:
+                scored.found += 1
+                scored.delays_min.append((min(hits) - at) / 60_000)
+    return ours, theirs
+
+
+def night_falls_part(args: argparse.Namespace, work: Path) -> list[str]:
+    """Falls on the way to the toilet at night, injected into the incident-free log: in
+    homes with a bed pad, at a night-time getting up (00:00-05:00 local, from day 3), the
+    log is cut at the first sign of life after the pad says vacant. The engine with and
+    without its out-of-bed rule, beside the 12 h timer, on the same cut logs."""
+    clean = work / "clean.csv"
+    with clean.open() as fh:
+        header = fh.readline()
+        lines = fh.readlines()
+    bed_hubs = sorted({line.split(",", 2)[1] for line in lines if ",bed,vacant," in line})
+    rng = np.random.default_rng(args.seed)
+    hubs = [str(h) for h in rng.choice(bed_hubs, size=min(args.night_falls, len(bed_hubs)),
+                                       replace=False)]
+    zone = ZoneInfo(args.tz)
+    scored: list[tuple[Scored, Scored, Scored]] = []
+    for hub in hubs:
+        body = [line for line in lines if line.split(",", 2)[1] == hub]
+        times = [parse_rfc3339(line.split(",", 1)[0]) for line in body]
+        first = times[0] + 2 * DAY
+        ups = [i for i, (line, t) in enumerate(zip(body, times, strict=True))
+               if ",bed,vacant," in line and t >= first
+               and datetime.fromtimestamp(t / 1000, zone).hour < 5]
+        if not ups:
+            continue
+        up = ups[int(rng.integers(len(ups)))]
+        after = [t for line, t in zip(body[up + 1:up + 20], times[up + 1:up + 20], strict=True)
+                 if ",hub,hub," not in line and ",battery," not in line]
+        at = after[0] if after else times[up]
+        ours, timer = injected_collapses(header, body, times, [at], work, args.tz, {})
+        off, _ = injected_collapses(header, body, times, [at], work, args.tz,
+                                    {"*": HubSettings(out_of_bed_min=0)})
+        scored.append((ours, off, timer))
+    total = [Scored() for _ in range(3)]
+    for row in scored:
+        for into, one in zip(total, row, strict=True):
+            into.total += one.total
+            into.found += one.found
+            into.delays_min += one.delays_min
+    return [
+        f"Falls out of bed at night: {len(scored)} homes with a bed pad (seed {args.seed}), one "
+        "night each: the incident-free log cut after the first sign of life once the pad "
+        "said vacant between 00:00 and 05:00, from day 3 (heartbeats go on).", "",
+        "| night fall | engine | engine, out-of-bed rule off | 12 h timer |", "|---|---|---|---|",
+        f"| detected within 24 h | {total[0].row()[0]} | {total[1].row()[0]} | "
+        f"{total[2].row()[0]} |",
+        f"| delay median | {total[0].row()[1]} | {total[1].row()[1]} | {total[2].row()[1]} |",
+        f"| delay p90 | {total[0].row()[2]} | {total[1].row()[2]} | {total[2].row()[2]} |",
+    ]
+
+
 def real_home_part(args: argparse.Namespace, work: Path) -> list[str]:
     """False alerts on the recorded home, and delays on injected collapses."""
     events = REAL_HOME / "events.csv"
@@ -281,21 +355,7 @@ def real_home_part(args: argparse.Namespace, work: Path) -> list[str]:
     annotated_until = max(e for _, e, _ in notes)
     injected = collapse_times(notes, count=args.collapses, seed=args.seed, first=first + 8 * DAY,
                               last=min(last - DAY, annotated_until))
-    ours, theirs = Scored(), Scored()
-    for at in injected:
-        cut = work / "collapse.csv"
-        with cut.open("w") as out:
-            out.write(header)
-            out.writelines(line for line, t in zip(body, times, strict=True)
-                           if t <= at or ",hub,hub,heartbeat," in line)
-        alerts, _, _ = engine_alerts(cut, "UTC", {})
-        for scored, found in ((ours, alerts), (theirs, twelve_hour_timer(cut, "UTC"))):
-            scored.total += 1
-            hits = [a["ts"] for a in found
-                    if a["type"] == "inactivity" and at < a["ts"] <= at + DAY]
-            if hits:
-                scored.found += 1
-                scored.delays_min.append((min(hits) - at) / 60_000)
+    ours, theirs = injected_collapses(header, body, times, injected, work, "UTC", {})
     fa_engine = false_welfare(engine, {"H-dev-A"})
     fa_timer = false_welfare(timer, {"H-dev-A"})
     return [
@@ -368,6 +428,7 @@ def main() -> int:
     p.add_argument("--incident-rate", type=float, default=1.0)
     p.add_argument("--tz", default="Europe/London")
     p.add_argument("--collapses", type=int, default=40)
+    p.add_argument("--night-falls", type=int, default=30, help="homes with a night fall")
     p.add_argument("--copies", type=int, default=100, help="hubs in the replicated speed corpus")
     p.add_argument("--skip-sim", action="store_true")
     args = p.parse_args()
@@ -376,6 +437,8 @@ def main() -> int:
         work = Path(tmp)
         if not args.skip_sim:
             print("\n".join(simulator_part(args, work)), "\n")
+            if (work / "clean.csv").exists():
+                print("\n".join(night_falls_part(args, work)), "\n")
             sim = work / "sim.csv"
             if sim.exists():
                 print("\n".join(speed_part(sim, args.tz, "the simulator's log")), "\n")

@@ -91,6 +91,9 @@ class HubSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     # fixed inactivity timer (hours) while the home's own pattern is being learned
     fallback_h: float = 4.0
     routine: bool = True
+    # with a bed pad: out of bed in the night hours and no sign of life for this long
+    # (a fall on the way to the toilet); 0 switches it off
+    out_of_bed_min: int = 45
 
 
 class Device(msgspec.Struct, frozen=True):

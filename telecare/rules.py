@@ -33,8 +33,10 @@ def configure_hub(store: Store, hub_id: str, changes: dict[str, Any], *, now: in
         parse_hhmm(settings.night_end)
     except (TypeError, ValueError) as exc:
         raise StoreError(str(exc)) from exc
-    if settings.return_min < 1 or settings.door_open_min < 0 or settings.fallback_h <= 0:
-        raise StoreError("return time must be >= 1 min, door open >= 0 min, fallback > 0 h")
+    if (settings.return_min < 1 or settings.door_open_min < 0 or settings.fallback_h <= 0
+            or settings.out_of_bed_min < 0):
+        raise StoreError("return time must be >= 1 min, door open >= 0 min, fallback > 0 h, "
+                         "out of bed >= 0 min")
     text = msgspec.json.encode(settings).decode()
     with store.transaction():
         store.set_hub_settings(hub_id, text)
@@ -59,6 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--door-open-min", type=int, help="door left open after (0: off)")
     parser.add_argument("--inactivity", type=_on_off, help="on|off (on by default)")
     parser.add_argument("--fallback-h", type=float, help="inactivity timer while learning")
+    parser.add_argument("--out-of-bed-min", type=int,
+                        help="with a bed pad: up at night and still this long (0: off)")
     parser.add_argument("--routine", type=_on_off, help="on|off: routine-change notices")
     parser.add_argument("--by", default=None)
 
@@ -67,7 +71,7 @@ def changes_from(args: argparse.Namespace) -> dict[str, Any]:
     """The rule changes the command line asks for."""
     changes: dict[str, Any] = {}
     for name in ("night_exit", "return_min", "door_open_min", "inactivity", "fallback_h",
-                 "routine"):
+                 "out_of_bed_min", "routine"):
         value = getattr(args, name)
         if value is not None:
             changes[name] = value
@@ -83,6 +87,8 @@ def describe(hub_id: str, settings: HubSettings) -> str:
     """One line saying which rules are in force for a hub."""
     night = f"{settings.night_start}-{settings.night_end}"
     exit_rule = f"on, return {settings.return_min} min" if settings.night_exit else "off"
+    out_of_bed = f"{settings.out_of_bed_min} min" if settings.out_of_bed_min else "off"
     return (f"hub {hub_id}: night {night}; night exit {exit_rule}; door left open "
             f"{settings.door_open_min} min; inactivity {'on' if settings.inactivity else 'off'} "
-            f"(fallback {settings.fallback_h:g} h); routine {'on' if settings.routine else 'off'}")
+            f"(fallback {settings.fallback_h:g} h, out of bed at night {out_of_bed}); "
+            f"routine {'on' if settings.routine else 'off'}")

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from telecare import rules
 from telecare.detect import Engine
+from telecare.detect.columns import R_OUT_OF_BED_MS
 from telecare.ingest.validate import RawMessage
 from telecare.metrics import Metrics
 from telecare.model import Device
 from telecare.pipeline import Pipeline
 from telecare.protocol import Channel, topic_for
-from telecare.store import SqliteStore
+from telecare.store import SqliteStore, StoreError
 
 T0 = 1_800_000_000_000
 HUB = "H-d-1"
@@ -53,6 +56,22 @@ def test_an_installer_switches_night_exit_on_and_the_running_pipeline_applies_it
     assert row is not None
     assert pipeline.engine.ambient.rules[row].tolist()[3:5] == [1, 20 * 60_000]
     assert store.audit_log()[-1][2] == "hub.configure"
+
+
+def test_an_installer_sets_the_out_of_bed_rule_and_a_negative_time_is_refused(
+    tmp_path: Path,
+) -> None:
+    """The night-time out-of-bed rule is a hub's rule like the others, with its bounds."""
+    store = store_with_hub(tmp_path)
+    pipeline = started(store, T0)
+    with pytest.raises(StoreError, match="out of bed"):
+        rules.configure_hub(store, HUB, {"out_of_bed_min": -1}, now=T0, by="installer")
+    settings = rules.configure_hub(store, HUB, {"out_of_bed_min": 30}, now=T0, by="installer")
+    assert "out of bed at night 30 min" in rules.describe(HUB, settings)
+    pipeline.process([motion(1, T0)])
+    row = pipeline.engine.index.get(HUB)
+    assert row is not None
+    assert pipeline.engine.ambient.rules[row, R_OUT_OF_BED_MS] == 30 * 60_000
 
 
 def test_a_restart_keeps_the_pending_inactivity_timer_and_does_not_raise_it_twice(

@@ -21,6 +21,10 @@ DOOR_SETTLE_MS: Final = 60_000
 PASSAGE_MS: Final = 120_000
 # in bed and still for this long raises inactivity whatever the hour ("not up")
 BED_MAX_MS: Final = 14 * HOUR_MS
+# a resident out of bed at night is watched by the out-of-bed rule for this long after getting
+# up: the trip to the toilet and back, where night-time falls happen (DOMAIN.md: "out of bed
+# at night and not back within ~30 min"); one up longer has begun an early day
+UP_TRIP_MS: Final = 30 * MINUTE_MS
 # toilet activity closer together than this is one visit
 VISIT_GAP_MS: Final = 10 * MINUTE_MS
 
@@ -29,9 +33,9 @@ VISIT_GAP_MS: Final = 10 * MINUTE_MS
     I_PRESENCE, I_LAST_ACT, I_DOOR_T, I_DOOR_CLOSED, I_BED_T, I_SINCE, I_INACT_DL,
     I_INACT_ALERTED, I_EXIT_DL, I_EXIT_ALERTED, I_OPEN_DL, I_OPEN_ALERTED, I_DAY_DL,
     I_NIGHT_DL, I_FIRST_SEEN, I_VISITS, I_LAST_TOILET, I_HELD_STREAK, I_NIGHTS_SEEN,
-    I_DAYS_SEEN, I_RING0, I_RING1, I_ACTIVE, I_LAST_CTX, I_BED_DAYS,
-) = range(25)
-N_INTS: Final = 25
+    I_DAYS_SEEN, I_RING0, I_RING1, I_ACTIVE, I_LAST_CTX, I_BED_DAYS, I_UP_AT,
+) = range(26)
+N_INTS: Final = 26
 # columns of `floats`
 # F_DAY_P, F_DAY_RATIO: the last judged day's p (low activity) and count over expected
 # F_BED_TODAY: ms in bed today outside the night floor; F_BED_MEAN, F_BED_SQ: the usual
@@ -44,9 +48,9 @@ N_FLOATS: Final = 8
 # columns of `rules` (per-home settings, resolved)
 (
     R_CLOCK, R_NIGHT_START, R_NIGHT_END, R_NIGHT_EXIT, R_RETURN_MS, R_OPEN_MS, R_INACTIVITY,
-    R_ROUTINE, R_FALLBACK_MS,
-) = range(9)
-N_RULES: Final = 9
+    R_ROUTINE, R_FALLBACK_MS, R_OUT_OF_BED_MS,
+) = range(10)
+N_RULES: Final = 10
 
 
 def night_floor_hours(settings: HubSettings) -> list[bool]:

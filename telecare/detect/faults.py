@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Final
 
 from telecare.detect import learning
+from telecare.detect.columns import HOME, NONE
 from telecare.detect.decisions import Clear
 from telecare.detect.localtime import HOUR_MS, MINUTE_MS
 from telecare.model import AlertType, Priority
@@ -71,8 +72,12 @@ def ignored(home: Home, t: int, slot: int) -> bool:
             _raise(home, t, slot, f"firing every {max(1, (t - start) // 1000 // events)} s "
                                   f"for {minutes // 60} h {minutes % 60:02d} min: stuck")
     state[:] = [t, start, events, faulty]
-    if faulty:
+    if faulty and not home.faulty:
         home.faulty = True
+        # a home with a faulty sensor is judged by the rules that do not trust it (the night
+        # floor again, no rule for a resident up in the night): the deadline follows now
+        if home.presence == HOME and not home.inact_alerted and home.inact_dl != NONE:
+            home.set_inactivity()
     return bool(faulty)
 
 

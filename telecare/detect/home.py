@@ -35,6 +35,7 @@ from telecare.detect.columns import (
     NONE,
     PASSAGE_MS,
     R_FALLBACK_MS,
+    UP_TRIP_MS,
     VISIT_GAP_MS,
     hours_text,
 )
@@ -63,12 +64,12 @@ class Home:
             self.inact_dl, self.inact_alerted, self.exit_dl, self.exit_alerted, self.open_dl,
             self.open_alerted, self.day_dl, self.night_dl, self.first_seen, self.visits,
             self.last_toilet, self.held_streak, self.nights_seen, self.days_seen, self.ring0,
-            self.ring1, self.active, self.last_ctx, self.bed_days,
+            self.ring1, self.active, self.last_ctx, self.bed_days, self.up_at,
         ) = det.ints[row].tolist()
         self.ctx = 0  # the context of the event being applied
         (
             clock, self.night_start, self.night_end, self.night_exit, self.return_ms,
-            self.open_ms, self.inactivity, self.routine, _fallback,
+            self.open_ms, self.inactivity, self.routine, _fallback, self.out_of_bed_ms,
         ) = det.rules[row].tolist()
         self.clock = det.clocks[clock]
         self.thr: list[int] = det.thresholds[row].tolist()
@@ -88,7 +89,7 @@ class Home:
             self.inact_dl, self.inact_alerted, self.exit_dl, self.exit_alerted, self.open_dl,
             self.open_alerted, self.day_dl, self.night_dl, self.first_seen, self.visits,
             self.last_toilet, self.held_streak, self.nights_seen, self.days_seen, self.ring0,
-            self.ring1, self.active, self.last_ctx, self.bed_days,
+            self.ring1, self.active, self.last_ctx, self.bed_days, self.up_at,
         )
         det.today_count[row] = self.today
         det.today_home_ms[row] = self.home_ms
@@ -127,6 +128,8 @@ class Home:
             self.become(HOME, t)
             self.returned(t)
         else:  # ASLEEP or UNKNOWN: up now; the silent stretch before is not a daytime gap
+            if presence == ASLEEP:
+                self.up_at = t  # the pad did not say vacant, but the resident is up
             self.become(HOME, t)
             self.clear_inactivity(t)
         if t >= self.last_act:
@@ -191,6 +194,7 @@ class Home:
     def bed_out(self, t: int) -> None:
         """The bed pad says vacant: up."""
         self.today[self.clock.hour(t)] += 1
+        self.up_at = t
         if self.presence == DOOR:
             self.returned(t)
         self.clear_inactivity(t)
@@ -232,13 +236,16 @@ class Home:
         """How long the home may be still after its last sign of life at this local minute
         of the day: the hour's threshold, or the last sign's context's when that is
         learned, shorter, and (in a home without a bed pad, where going to bed looks like
-        stillness) runs out before the night floor."""
+        stillness) runs out before the night floor. With a working bed pad, a resident out
+        of bed in the night hours is held to `out_of_bed_ms` at most."""
         hour = minute // 60
         threshold = int(self.thr[hour])
         if self.floor[hour]:
             if self.bed_t and self.faulty:
                 # a faulty sensor may be the bed pad: sleep may not show tonight
                 threshold = max(threshold, int(self.det.fallback[self.row, hour]))
+            elif self.out_of_bed_now(minute):
+                threshold = min(threshold, self.out_of_bed_ms)
             return threshold
         context = int(self.ctx_thr[self.last_ctx])
         if context < threshold and (
@@ -246,6 +253,19 @@ class Home:
                 or (self.bed_t and not self.faulty)):
             return context
         return threshold
+
+    def out_of_bed_now(self, minute: int) -> bool:
+        """Whether the rule for a resident up in the night applies to a last sign of life
+        at this local minute: the home has a bed pad (none of its sensors faulty), it is
+        night, and the resident got out of bed in these night hours at most UP_TRIP_MS
+        before it (a fall on the way to the toilet; not a resident who has not gone to
+        bed yet, dozes off on the sofa, or got up early and sits with a book)."""
+        return bool(self.out_of_bed_ms and self.bed_t and not self.faulty
+                    and in_window(minute, self.night_start, self.night_end)
+                    and self.up_at > self.bed_t
+                    and self.last_act - self.up_at <= UP_TRIP_MS
+                    and in_window(self.clock.minute_of_day(self.up_at), self.night_start,
+                                  self.night_end))
 
     def gap_end(self, t: int, late: bool) -> None:
         """A sign of life at home ends a gap: learn it, unless it was flagged, arrived late
@@ -330,9 +350,13 @@ class Home:
         if self.presence == ASLEEP:
             reason = f"in bed and still for {hours_text(at - self.bed_t)}"
         else:
-            hour = self.clock.hour(self.last_act)
+            minute = self.clock.minute_of_day(self.last_act)
+            hour = minute // 60
             learned = bool(self.det.learned[self.row, hour])
-            if self.limit(self.clock.minute_of_day(self.last_act)) < self.thr[hour]:
+            limit = self.limit(minute)
+            if self.out_of_bed_now(minute) and limit == self.out_of_bed_ms:
+                basis = "out of bed at night"
+            elif limit < self.thr[hour]:
                 basis = "longer than this home usually goes after that sensor"
             elif learned:
                 basis = "longer than this home usually goes at this hour"

@@ -1,0 +1,77 @@
+"""Out of bed at night and still: a fall on the way to the toilet (plain data, no clock)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from telecare.detect import Decision, Engine, Raise
+from telecare.model import AlertType, Event, HubSettings
+
+HUB = "H-b-1"
+MIN = 60_000
+HOUR = 60 * MIN
+# a Monday, 00:00 UTC
+DAY0 = int(datetime(2026, 3, 2, tzinfo=UTC).timestamp() * 1000)
+
+
+def ev(at: int, device: str = "pir-hall", type_: str = "motion", event: str = "active") -> Event:
+    return Event(hub_id=HUB, seq=at // 1000, device_id=device, type=type_, event=event, ts=at,
+                 event_time=at, received_at=at, channel="event")
+
+
+def engine_for(settings: HubSettings | None = None) -> Engine:
+    engine = Engine.starting_at(DAY0)
+    engine.configure(HUB, tz="UTC", settings=settings or HubSettings())
+    for device, type_, location in (("pir-hall", "motion", "hall"),
+                                    ("pir-lounge", "motion", "lounge"),
+                                    ("bed-pad", "bed", "bedroom")):
+        engine.register_device(HUB, device, type_, location)
+    return engine
+
+
+def evening(day: int) -> list[Event]:
+    """A day up from 08:00 to 22:30 (a sign of life every 20 min), in bed at 22:40."""
+    start = DAY0 + day * 24 * HOUR
+    out = [ev(start + 8 * HOUR + k * 20 * MIN, "pir-lounge") for k in range(44)]
+    return [*out, ev(start + 22 * HOUR + 40 * MIN, "bed-pad", "bed", "occupied")]
+
+
+def inactivity(engine: Engine, events: list[Event], until: int) -> list[Raise]:
+    out: list[Decision] = engine.observe(sorted(events, key=lambda e: e.event_time))
+    out += engine.advance(until + engine.lateness_ms)
+    return [d for d in out if isinstance(d, Raise) and d.type is AlertType.INACTIVITY]
+
+
+def test_a_resident_still_after_getting_out_of_bed_at_night_is_raised_after_45_minutes(
+) -> None:
+    """Up at 03:00, seen in the hall, then nothing: raised at 03:46, not in the morning."""
+    engine = engine_for()
+    up = DAY0 + 24 * HOUR + 3 * HOUR
+    events = [*evening(0), ev(up, "bed-pad", "bed", "vacant"), ev(up + MIN)]
+    (alert,) = inactivity(engine, events, up + 2 * HOUR)
+    assert alert.at == up + MIN + 45 * MIN and alert.priority == 3
+    assert "out of bed at night" in alert.reason
+
+
+def test_the_rule_is_set_per_home_and_off_at_zero() -> None:
+    """With `out_of_bed_min` 0 the same night raises nothing before the morning."""
+    engine = engine_for(HubSettings(out_of_bed_min=0))
+    up = DAY0 + 24 * HOUR + 3 * HOUR
+    events = [*evening(0), ev(up, "bed-pad", "bed", "vacant"), ev(up + MIN)]
+    assert inactivity(engine, events, up + 4 * HOUR) == []
+
+
+def test_an_early_riser_who_sits_down_and_a_resident_not_yet_in_bed_are_left_alone() -> None:
+    """Up at 05:30 and about for 40 min, then still in the lounge until 07:30; and an
+    evening that ends in the lounge at 22:30 with no bed at all: neither is out of bed at
+    night for the rule."""
+    engine = engine_for()
+    up = DAY0 + 24 * HOUR + 5 * HOUR + 30 * MIN
+    events = [*evening(0), ev(up, "bed-pad", "bed", "vacant")]
+    events += [ev(up + k * 5 * MIN, "pir-lounge") for k in range(1, 9)]
+    assert inactivity(engine, events, up + 2 * HOUR) == []
+    sofa = engine_for()
+    start = DAY0 + 24 * HOUR
+    events = [*evening(0), ev(start + 7 * HOUR, "bed-pad", "bed", "vacant")]
+    events += [ev(start + 8 * HOUR + k * 20 * MIN, "pir-lounge") for k in range(44)]
+    assert inactivity(sofa, events, start + 24 * HOUR) == []
