@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
+
 from telecare.detect import Clear, Decision, Engine, Raise, learning
 from telecare.model import AlertType, Event, HubSettings
 
@@ -391,6 +393,30 @@ def test_with_a_bed_pad_stillness_in_the_night_hours_is_raised_before_the_mornin
     engine, events, last = late_evenings(bed_pad=False)
     alerts = raised(run(engine, events, last + 12 * HOUR), AlertType.INACTIVITY)
     assert all(a.at - last >= 9 * HOUR for a in alerts)
+
+
+def test_without_a_bed_pad_a_learned_home_waits_no_longer_than_the_12_hour_timer() -> None:
+    """An evening's stillness from 21:30 in a home that has learned its hours is raised by
+    12 h after it, as the timer most services run would be, not at 11:00 the next day."""
+    engine, events, _ = late_evenings(bed_pad=False)
+    last = max(e.event_time for e in events)  # 21:20
+    decisions = run(engine, events, last + 14 * HOUR)
+    (alert,) = raised(decisions, AlertType.INACTIVITY)
+    assert alert.at == last + 12 * HOUR and "usually goes at this hour" in alert.reason
+
+
+def test_a_learned_threshold_past_12_hours_stays_near_the_longest_gap_seen() -> None:
+    """The tail fit may reach far past what a sparse home has shown; beyond the 12 h timer
+    it is held to 1.1 times the longest gap seen near that hour, and never below 12 h."""
+    counts = np.zeros((24, learning.BINS))
+    counts[:, learning.gap_bin(20 * MIN)] = 300.0
+    counts[21, learning.gap_bin(10 * HOUR)] = 12.0  # ten-hour evenings
+    counts[9, learning.gap_bin(23 * HOUR // 2)] = 12.0  # and mornings of 11.5 h
+    minutes, learned = learning.thresholds_min(counts, np.full(24, 30.0), 30.0)
+    assert learned.all()
+    for hour, longest in ((21, 10 * HOUR), (9, 23 * HOUR // 2)):
+        edge = learning.EDGES_MIN[learning.gap_bin(longest) + 1]
+        assert minutes[hour] == max(12 * 60, 1.1 * edge)
 
 
 def test_with_the_bed_pad_faulty_the_night_hours_wait_for_the_morning_again() -> None:

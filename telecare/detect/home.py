@@ -383,8 +383,11 @@ class Home:
             fallback = np.where(daytime, np.minimum(fallback, int(early) * MINUTE_MS), fallback)
         learned_ms = np.round(minutes).astype(np.int64) * MINUTE_MS
         # without a bed pad, stillness in the night floor's hours may be sleep: at least the
-        # fixed timer to the morning; with one, sleep shows, and the learned threshold holds
-        floor = np.where(det.night_floor[row], det.fallback[row], 0) if not self.bed_t else 0
+        # fixed timer to the morning (no more than the 12 h timer, for an hour learned); with
+        # one, sleep shows, and the learned threshold holds
+        floor = (np.where(det.night_floor[row],
+                          np.minimum(det.fallback[row], int(learning.TIMER_MIN) * MINUTE_MS), 0)
+                 if not self.bed_t else 0)
         thr = np.where(learned, np.maximum(learned_ms, floor), fallback)
         det.thresholds[row] = thr
         det.learned[row] = learned

@@ -57,6 +57,12 @@ CONTEXT_DEVICES: Final = 20
 CONTEXTS: Final = 2 * CONTEXT_DEVICES
 MIN_THRESHOLD_MIN: Final = 45.0
 MAX_THRESHOLD_MIN: Final = 16 * 60.0
+# the single timer most services run: a learned threshold longer than this is held to
+# SEEN_MARGIN times the longest gap the home has shown near that hour (the tail fit
+# extrapolates far past what a sparse home has shown; nowhere need the engine wait longer
+# than that timer for stillness the home has never had)
+TIMER_MIN: Final = 12 * 60.0
+SEEN_MARGIN: Final = 1.1
 # histograms decay by this factor each day, so a changed routine is learned in weeks
 DAILY_DECAY: Final = 0.98
 
@@ -96,7 +102,17 @@ def thresholds_min(
         pooled_n, days * float(POOL.sum()), FALSE_PER_DAY / 24.0
     )
     learned = enough & (n_all >= MIN_GAPS) & (pooled_days >= MIN_GAP_DAYS) & (days >= MIN_DAYS)
-    return threshold, learned
+    cap = np.maximum(TIMER_MIN, SEEN_MARGIN * longest_min(pooled_n))
+    return np.minimum(threshold, cap), learned
+
+
+def longest_min(counts: np.ndarray) -> np.ndarray:
+    """The upper edge (minutes) of the longest gap's bin in each row of a [K, BINS]
+    histogram (0 for an empty row)."""
+    seen = counts > 0
+    top = BINS - 1 - np.argmax(seen[:, ::-1], axis=1)
+    longest: np.ndarray = np.where(seen.any(axis=1), EDGES_MIN[top + 1], 0.0)
+    return longest
 
 
 # a home still learning, once it has shown this many daytime gaps (a day of a home with
@@ -114,7 +130,7 @@ def early_limit_min(counts: np.ndarray, floor: np.ndarray) -> float | None:
     daytime = counts[~np.asarray(floor, bool)].sum(axis=0)
     if float(daytime.sum()) < EARLY_MIN_GAPS:
         return None
-    longest = float(EDGES_MIN[int(np.flatnonzero(daytime > 0)[-1]) + 1])
+    longest = float(longest_min(daytime[np.newaxis])[0])
     return max(EARLY_MIN_MIN, EARLY_FACTOR * longest)
 
 
