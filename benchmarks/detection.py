@@ -288,13 +288,24 @@ def injected_collapses(header: str, body: list[str], times: list[int], moments: 
     return ours, theirs
 
 
-def night_falls_part(args: argparse.Namespace, work: Path) -> list[str]:
-    """Falls on the way to the toilet at night, injected into the incident-free log: in
-    homes with a bed pad, at a night-time getting up (00:00-05:00 local, from day 3), the
-    log is cut at the first sign of life after the pad says vacant. The engine with and
-    without its out-of-bed rule, beside the 12 h timer, on the same cut logs."""
-    clean = work / "clean.csv"
-    with clean.open() as fh:
+# the bed-pad incidents injected into the incident-free log: (label, the pad event that
+# begins it, its local hours, the first day it may fall on, whether the log is cut at the
+# first sign of life after that event (else at the event), the rule that finds it, off)
+BED_INCIDENTS: tuple[tuple[str, str, range, int, bool, HubSettings], ...] = (
+    ("Fall out of bed at night", ",bed,vacant,", range(0, 5), 2, True,
+     HubSettings(out_of_bed_min=0)),
+    ("Not up in the morning", ",bed,occupied,", range(20, 24), 9, False,
+     HubSettings(not_up=False)),
+)
+
+
+def bed_incidents_part(args: argparse.Namespace, work: Path) -> list[str]:
+    """Incidents the simulator does not make, injected into its incident-free log in homes
+    with a bed pad: a fall on the way to the toilet (cut at the first sign of life after
+    the pad says vacant between 00:00 and 05:00 local, from day 3) and a resident who
+    cannot get up (cut when the pad says occupied between 20:00 and 24:00, from day 10).
+    The engine, the engine with the rule for it off, and the 12 h timer, on the same logs."""
+    with (work / "clean.csv").open() as fh:
         header = fh.readline()
         lines = fh.readlines()
     bed_hubs = sorted({line.split(",", 2)[1] for line in lines if ",bed,vacant," in line})
@@ -302,40 +313,38 @@ def night_falls_part(args: argparse.Namespace, work: Path) -> list[str]:
     hubs = [str(h) for h in rng.choice(bed_hubs, size=min(args.night_falls, len(bed_hubs)),
                                        replace=False)]
     zone = ZoneInfo(args.tz)
-    scored: list[tuple[Scored, Scored, Scored]] = []
-    for hub in hubs:
-        body = [line for line in lines if line.split(",", 2)[1] == hub]
-        times = [parse_rfc3339(line.split(",", 1)[0]) for line in body]
-        first = times[0] + 2 * DAY
-        ups = [i for i, (line, t) in enumerate(zip(body, times, strict=True))
-               if ",bed,vacant," in line and t >= first
-               and datetime.fromtimestamp(t / 1000, zone).hour < 5]
-        if not ups:
-            continue
-        up = ups[int(rng.integers(len(ups)))]
-        after = [t for line, t in zip(body[up + 1:up + 20], times[up + 1:up + 20], strict=True)
-                 if ",hub,hub," not in line and ",battery," not in line]
-        at = after[0] if after else times[up]
-        ours, timer = injected_collapses(header, body, times, [at], work, args.tz, {})
-        off, _ = injected_collapses(header, body, times, [at], work, args.tz,
-                                    {"*": HubSettings(out_of_bed_min=0)})
-        scored.append((ours, off, timer))
-    total = [Scored() for _ in range(3)]
-    for row in scored:
-        for into, one in zip(total, row, strict=True):
-            into.total += one.total
-            into.found += one.found
-            into.delays_min += one.delays_min
-    return [
-        f"Falls out of bed at night: {len(scored)} homes with a bed pad (seed {args.seed}), one "
-        "night each: the incident-free log cut after the first sign of life once the pad "
-        "said vacant between 00:00 and 05:00, from day 3 (heartbeats go on).", "",
-        "| night fall | engine | engine, out-of-bed rule off | 12 h timer |", "|---|---|---|---|",
-        f"| detected within 24 h | {total[0].row()[0]} | {total[1].row()[0]} | "
-        f"{total[2].row()[0]} |",
-        f"| delay median | {total[0].row()[1]} | {total[1].row()[1]} | {total[2].row()[1]} |",
-        f"| delay p90 | {total[0].row()[2]} | {total[1].row()[2]} | {total[2].row()[2]} |",
-    ]
+    out = [f"Incidents at the bed pad: {len(hubs)} homes with one (seed {args.seed}), one of "
+           "each per home, in the incident-free log (heartbeats go on after the cut).", "",
+           "| incident | engine | engine, its rule off | 12 h timer |", "|---|---|---|---|"]
+    for label, pad, hours, first_day, after_it, off_settings in BED_INCIDENTS:
+        total = [Scored() for _ in range(3)]
+        for hub in hubs:
+            body = [line for line in lines if line.split(",", 2)[1] == hub]
+            times = [parse_rfc3339(line.split(",", 1)[0]) for line in body]
+            starts = [i for i, (line, t) in enumerate(zip(body, times, strict=True))
+                      if pad in line and t >= times[0] + first_day * DAY
+                      and datetime.fromtimestamp(t / 1000, zone).hour in hours]
+            if not starts:
+                continue
+            i = starts[int(rng.integers(len(starts)))]
+            at = times[i]
+            if after_it:
+                signs = [t for line, t in zip(body[i + 1:i + 20], times[i + 1:i + 20],
+                                              strict=True)
+                         if ",hub,hub," not in line and ",battery," not in line]
+                at = signs[0] if signs else at
+            ours, timer = injected_collapses(header, body, times, [at], work, args.tz, {})
+            off, _ = injected_collapses(header, body, times, [at], work, args.tz,
+                                        {"*": off_settings})
+            for into, one in zip(total, (ours, off, timer), strict=True):
+                into.total += one.total
+                into.found += one.found
+                into.delays_min += one.delays_min
+        rows = [t.row() for t in total]
+        out += [f"| {label}: detected within 24 h | {rows[0][0]} | {rows[1][0]} | {rows[2][0]} |",
+                f"| {label}: delay median / p90 | {rows[0][1]} / {rows[0][2]} | "
+                f"{rows[1][1]} / {rows[1][2]} | {rows[2][1]} / {rows[2][2]} |"]
+    return out
 
 
 def real_home_part(args: argparse.Namespace, work: Path) -> list[str]:
@@ -428,7 +437,8 @@ def main() -> int:
     p.add_argument("--incident-rate", type=float, default=1.0)
     p.add_argument("--tz", default="Europe/London")
     p.add_argument("--collapses", type=int, default=40)
-    p.add_argument("--night-falls", type=int, default=30, help="homes with a night fall")
+    p.add_argument("--night-falls", type=int, default=30,
+                   help="homes with a bed pad given a night fall and a morning not up")
     p.add_argument("--copies", type=int, default=100, help="hubs in the replicated speed corpus")
     p.add_argument("--skip-sim", action="store_true")
     args = p.parse_args()
@@ -438,7 +448,7 @@ def main() -> int:
         if not args.skip_sim:
             print("\n".join(simulator_part(args, work)), "\n")
             if (work / "clean.csv").exists():
-                print("\n".join(night_falls_part(args, work)), "\n")
+                print("\n".join(bed_incidents_part(args, work)), "\n")
             sim = work / "sim.csv"
             if sim.exists():
                 print("\n".join(speed_part(sim, args.tz, "the simulator's log")), "\n")

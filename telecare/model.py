@@ -94,6 +94,8 @@ class HubSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     # with a bed pad: out of bed in the night hours and no sign of life for this long
     # (a fall on the way to the toilet); 0 switches it off
     out_of_bed_min: int = 45
+    # with a bed pad: still in bed two hours (or three spreads) past this home's usual rising
+    not_up: bool = True
 
 
 class Device(msgspec.Struct, frozen=True):

@@ -63,6 +63,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fallback-h", type=float, help="inactivity timer while learning")
     parser.add_argument("--out-of-bed-min", type=int,
                         help="with a bed pad: up at night and still this long (0: off)")
+    parser.add_argument("--not-up", type=_on_off,
+                        help="on|off: with a bed pad, still in bed long past the usual rising")
     parser.add_argument("--routine", type=_on_off, help="on|off: routine-change notices")
     parser.add_argument("--by", default=None)
 
@@ -71,7 +73,7 @@ def changes_from(args: argparse.Namespace) -> dict[str, Any]:
     """The rule changes the command line asks for."""
     changes: dict[str, Any] = {}
     for name in ("night_exit", "return_min", "door_open_min", "inactivity", "fallback_h",
-                 "out_of_bed_min", "routine"):
+                 "out_of_bed_min", "not_up", "routine"):
         value = getattr(args, name)
         if value is not None:
             changes[name] = value
@@ -90,5 +92,6 @@ def describe(hub_id: str, settings: HubSettings) -> str:
     out_of_bed = f"{settings.out_of_bed_min} min" if settings.out_of_bed_min else "off"
     return (f"hub {hub_id}: night {night}; night exit {exit_rule}; door left open "
             f"{settings.door_open_min} min; inactivity {'on' if settings.inactivity else 'off'} "
-            f"(fallback {settings.fallback_h:g} h, out of bed at night {out_of_bed}); "
+            f"(fallback {settings.fallback_h:g} h, out of bed at night {out_of_bed}, not up "
+            f"{'on' if settings.not_up else 'off'}); "
             f"routine {'on' if settings.routine else 'off'}")

@@ -174,6 +174,7 @@ class AmbientDetectors:
             clock, parse_hhmm(s.night_start), parse_hhmm(s.night_end), int(s.night_exit),
             s.return_min * MINUTE_MS, s.door_open_min * MINUTE_MS, int(s.inactivity),
             int(s.routine), int(s.fallback_h * HOUR_MS), s.out_of_bed_min * MINUTE_MS,
+            int(s.not_up),
         )
         self.fallback[row] = fallback_thresholds(s)
         self.night_floor[row] = night_floor_hours(s)

@@ -8,7 +8,10 @@ applies the home's events and timers, and writes it back.
 
 from __future__ import annotations
 
+import math
 from typing import Final
+
+import numpy as np
 
 from telecare.detect.localtime import HOUR_MS, MINUTE_MS, in_window, parse_hhmm
 from telecare.model import HubSettings
@@ -33,24 +36,26 @@ VISIT_GAP_MS: Final = 10 * MINUTE_MS
     I_PRESENCE, I_LAST_ACT, I_DOOR_T, I_DOOR_CLOSED, I_BED_T, I_SINCE, I_INACT_DL,
     I_INACT_ALERTED, I_EXIT_DL, I_EXIT_ALERTED, I_OPEN_DL, I_OPEN_ALERTED, I_DAY_DL,
     I_NIGHT_DL, I_FIRST_SEEN, I_VISITS, I_LAST_TOILET, I_HELD_STREAK, I_NIGHTS_SEEN,
-    I_DAYS_SEEN, I_RING0, I_RING1, I_ACTIVE, I_LAST_CTX, I_BED_DAYS, I_UP_AT,
-) = range(26)
-N_INTS: Final = 26
+    I_DAYS_SEEN, I_RING0, I_RING1, I_ACTIVE, I_LAST_CTX, I_BED_DAYS, I_UP_AT, I_ROSE,
+    I_RISE_DAYS,
+) = range(28)
+N_INTS: Final = 28
 # columns of `floats`
 # F_DAY_P, F_DAY_RATIO: the last judged day's p (low activity) and count over expected
 # F_BED_TODAY: ms in bed today outside the night floor; F_BED_MEAN, F_BED_SQ: the usual
-# minutes of a day and their square (moving averages, for the mean and spread)
+# minutes of a day and their square (moving averages, for the mean and spread);
+# F_RISE_MEAN, F_RISE_SQ: the same for the local minute the resident gets up (rising.py)
 (
     F_EFF_DAYS, F_DISPERSION, F_NIGHT_MEAN, F_DAY_P, F_DAY_RATIO, F_BED_TODAY, F_BED_MEAN,
-    F_BED_SQ,
-) = range(8)
-N_FLOATS: Final = 8
+    F_BED_SQ, F_RISE_MEAN, F_RISE_SQ,
+) = range(10)
+N_FLOATS: Final = 10
 # columns of `rules` (per-home settings, resolved)
 (
     R_CLOCK, R_NIGHT_START, R_NIGHT_END, R_NIGHT_EXIT, R_RETURN_MS, R_OPEN_MS, R_INACTIVITY,
-    R_ROUTINE, R_FALLBACK_MS, R_OUT_OF_BED_MS,
-) = range(10)
-N_RULES: Final = 10
+    R_ROUTINE, R_FALLBACK_MS, R_OUT_OF_BED_MS, R_NOT_UP,
+) = range(11)
+N_RULES: Final = 11
 
 
 def night_floor_hours(settings: HubSettings) -> list[bool]:
@@ -82,6 +87,24 @@ def fallback_thresholds(settings: HubSettings) -> list[int]:
         else:
             out.append(fallback)
     return out
+
+
+# a usual level's newest value weighs at least this much: a changed routine is learned in weeks
+LEVEL_WEIGHT_MIN: Final = 1.0 / 21.0
+
+
+def learn_level(floats: np.ndarray, mean: int, square: int, value: float, seen: int) -> None:
+    """Move a usual level (columns `mean` and `square` of a home's floats, for its mean
+    and spread) towards the `seen`-th value."""
+    weight = max(1.0 / seen, LEVEL_WEIGHT_MIN)
+    floats[mean] += weight * (value - floats[mean])
+    floats[square] += weight * (value * value - floats[square])
+
+
+def level(floats: np.ndarray, mean: int, square: int) -> tuple[float, float]:
+    """A usual level's (mean, spread)."""
+    m = float(floats[mean])
+    return m, math.sqrt(max(float(floats[square]) - m * m, 0.0))
 
 
 def hours_text(ms: int) -> str:

@@ -10,12 +10,11 @@ raised for carers and not learned; see docs/detection.md.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from telecare.detect import learning, routine
+from telecare.detect import learning, rising, routine
 from telecare.detect.columns import (
     DOOR,
     F_BED_MEAN,
@@ -27,6 +26,8 @@ from telecare.detect.columns import (
     F_EFF_DAYS,
     F_NIGHT_MEAN,
     hours_text,
+    learn_level,
+    level,
 )
 from telecare.detect.localtime import DAY_MS, HOUR_MS, MINUTE_MS
 from telecare.model import AlertType, Priority
@@ -80,6 +81,7 @@ def end_day(home: Home, at: int) -> None:
         home.days_seen += 1
         if bed_known:
             learn_bed(home)
+    rising.learn(home, keep=learn and bed_known)
     det.floats[row, F_BED_TODAY] = 0.0
     home.today = [0.0] * 24
     home.home_ms = [0.0] * 24
@@ -127,8 +129,7 @@ def judge_bed(home: Home, at: int, flagged: bool) -> bool:
     if flagged or not home.routine:
         return flagged
     minutes = float(floats[F_BED_TODAY]) / MINUTE_MS
-    mean = float(floats[F_BED_MEAN])
-    spread = math.sqrt(max(float(floats[F_BED_SQ]) - mean * mean, 0.0))
+    mean, spread = level(floats, F_BED_MEAN, F_BED_SQ)
     if not routine.judge_bed(minutes, mean, spread, home.bed_days):
         return False
     carer_notice(
@@ -142,11 +143,9 @@ def judge_bed(home: Home, at: int, flagged: bool) -> bool:
 def learn_bed(home: Home) -> None:
     """Learn the day's daytime minutes in bed (homes with a bed pad)."""
     floats = home.det.floats[home.row]
-    minutes = float(floats[F_BED_TODAY]) / MINUTE_MS
     home.bed_days += 1
-    weight = max(1.0 / home.bed_days, 1.0 / 21.0)
-    floats[F_BED_MEAN] += weight * (minutes - floats[F_BED_MEAN])
-    floats[F_BED_SQ] += weight * (minutes * minutes - floats[F_BED_SQ])
+    learn_level(floats, F_BED_MEAN, F_BED_SQ, float(floats[F_BED_TODAY]) / MINUTE_MS,
+                home.bed_days)
 
 
 def expected_count(home: Home, weekday: int, home_h: np.ndarray) -> float:

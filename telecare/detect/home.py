@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 
-from telecare.detect import daily, faults, learning
+from telecare.detect import daily, faults, learning, rising
 from telecare.detect.columns import (
     ASLEEP,
     BED_MAX_MS,
@@ -64,12 +64,14 @@ class Home:
             self.inact_dl, self.inact_alerted, self.exit_dl, self.exit_alerted, self.open_dl,
             self.open_alerted, self.day_dl, self.night_dl, self.first_seen, self.visits,
             self.last_toilet, self.held_streak, self.nights_seen, self.days_seen, self.ring0,
-            self.ring1, self.active, self.last_ctx, self.bed_days, self.up_at,
+            self.ring1, self.active, self.last_ctx, self.bed_days, self.up_at, self.rose,
+            self.rise_days,
         ) = det.ints[row].tolist()
         self.ctx = 0  # the context of the event being applied
         (
             clock, self.night_start, self.night_end, self.night_exit, self.return_ms,
             self.open_ms, self.inactivity, self.routine, _fallback, self.out_of_bed_ms,
+            self.not_up,
         ) = det.rules[row].tolist()
         self.clock = det.clocks[clock]
         self.thr: list[int] = det.thresholds[row].tolist()
@@ -89,7 +91,8 @@ class Home:
             self.inact_dl, self.inact_alerted, self.exit_dl, self.exit_alerted, self.open_dl,
             self.open_alerted, self.day_dl, self.night_dl, self.first_seen, self.visits,
             self.last_toilet, self.held_streak, self.nights_seen, self.days_seen, self.ring0,
-            self.ring1, self.active, self.last_ctx, self.bed_days, self.up_at,
+            self.ring1, self.active, self.last_ctx, self.bed_days, self.up_at, self.rose,
+            self.rise_days,
         )
         det.today_count[row] = self.today
         det.today_home_ms[row] = self.home_ms
@@ -195,6 +198,7 @@ class Home:
         """The bed pad says vacant: up."""
         self.today[self.clock.hour(t)] += 1
         self.up_at = t
+        rising.got_up(self, t)
         if self.presence == DOOR:
             self.returned(t)
         self.clear_inactivity(t)
@@ -310,7 +314,9 @@ class Home:
         elif self.presence == HOME:
             self.inact_dl = self.last_act + self.limit(self.clock.minute_of_day(self.last_act))
         elif self.presence == ASLEEP:
-            self.inact_dl = self.bed_t + BED_MAX_MS
+            due_up = rising.deadline(self, self.bed_t)
+            self.inact_dl = self.bed_t + BED_MAX_MS if due_up is None else min(
+                self.bed_t + BED_MAX_MS, due_up)
         else:
             self.inact_dl = NONE
 
@@ -347,7 +353,9 @@ class Home:
         if self.inact_alerted:
             return
         self.inact_alerted = 1
-        if self.presence == ASLEEP:
+        if self.presence == ASLEEP and at < self.bed_t + BED_MAX_MS:
+            reason = rising.reason(self, at)
+        elif self.presence == ASLEEP:
             reason = f"in bed and still for {hours_text(at - self.bed_t)}"
         else:
             minute = self.clock.minute_of_day(self.last_act)

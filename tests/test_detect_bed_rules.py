@@ -1,10 +1,12 @@
-"""Out of bed at night and still: a fall on the way to the toilet (plain data, no clock)."""
+"""The bed pad's rules: out of bed at night and still (a fall on the way to the toilet), and
+not up by the usual time (plain data, no clock)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from telecare.detect import Decision, Engine, Raise
+from telecare.detect.columns import F_RISE_MEAN
 from telecare.model import AlertType, Event, HubSettings
 
 HUB = "H-b-1"
@@ -75,3 +77,58 @@ def test_an_early_riser_who_sits_down_and_a_resident_not_yet_in_bed_are_left_alo
     events = [*evening(0), ev(start + 7 * HOUR, "bed-pad", "bed", "vacant")]
     events += [ev(start + 8 * HOUR + k * 20 * MIN, "pir-lounge") for k in range(44)]
     assert inactivity(sofa, events, start + 24 * HOUR) == []
+
+
+def nights_in_bed(days: int, *, rise_min: int = 7 * 60) -> list[Event]:
+    """`days` days as `evening` makes them, each night in bed until `rise_min` local."""
+    out: list[Event] = []
+    for day in range(days):
+        out += evening(day)
+        out.append(ev(DAY0 + (day + 1) * 24 * HOUR + rise_min * MIN, "bed-pad", "bed", "vacant"))
+    return out
+
+
+def test_a_resident_still_in_bed_long_after_the_usual_rising_is_raised_that_morning() -> None:
+    """Up at 07:00 for eight mornings; on the ninth nothing after going to bed at 22:40:
+    raised at 09:00 (two hours after the usual rising), not at 12:40 (14 h in bed)."""
+    engine = engine_for()
+    events = [*nights_in_bed(8), *evening(8)]
+    ninth = DAY0 + 9 * 24 * HOUR
+    (alert,) = inactivity(engine, events, ninth + 13 * HOUR)
+    assert alert.at == ninth + 9 * HOUR and alert.priority == 3
+    assert "still in bed at 09:00 local where up by about 07:00 is usual" in alert.reason
+
+
+def test_a_lie_in_within_the_margin_raises_nothing_and_is_learned() -> None:
+    """Up at 07:00 for eight mornings, then at 08:30: no alert, and the usual moves later."""
+    engine = engine_for()
+    events = [*nights_in_bed(8), *evening(8)]
+    ninth = DAY0 + 9 * 24 * HOUR
+    events.append(ev(ninth + 8 * HOUR + 30 * MIN, "bed-pad", "bed", "vacant"))
+    events += [e for e in evening(9) if e.event_time > ninth + 8 * HOUR + 30 * MIN]
+    assert inactivity(engine, events, ninth + 24 * HOUR + HOUR) == []
+    row = engine.row(HUB)
+    assert engine.ambient.floats[row, F_RISE_MEAN] > 7 * 60
+
+
+def test_before_a_week_of_mornings_or_with_the_rule_off_the_14_hour_rule_stands() -> None:
+    """Three mornings learned are too few, and a home can have the rule switched off: the
+    resident still in bed is raised at 14 h."""
+    for days, settings in ((3, HubSettings()), (8, HubSettings(not_up=False))):
+        engine = engine_for(settings)
+        events = [*nights_in_bed(days), *evening(days)]
+        bedtime = DAY0 + days * 24 * HOUR + 22 * HOUR + 40 * MIN
+        (alert,) = inactivity(engine, events, bedtime + 15 * HOUR)
+        assert alert.at == bedtime + 14 * HOUR and "in bed and still for 14 h" in alert.reason
+
+
+def test_a_morning_raised_as_not_up_is_not_learned() -> None:
+    """Raised at 09:00, up at 09:30: the usual rising stays at 07:00."""
+    engine = engine_for()
+    ninth = DAY0 + 9 * 24 * HOUR
+    events = [*nights_in_bed(8), *evening(8),
+              ev(ninth + 9 * HOUR + 30 * MIN, "bed-pad", "bed", "vacant")]
+    events += [e for e in evening(9) if e.event_time > ninth + 9 * HOUR + 30 * MIN]
+    (alert,) = inactivity(engine, events, ninth + 24 * HOUR + HOUR)
+    assert alert.at == ninth + 9 * HOUR
+    assert engine.ambient.floats[engine.row(HUB), F_RISE_MEAN] == 7 * 60
