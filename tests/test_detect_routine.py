@@ -99,6 +99,34 @@ def test_a_home_whose_activity_drops_to_a_fraction_is_told_to_carers_once_the_da
     assert notice.at == MONDAY + 15 * DAY and "low activity" in notice.reason
 
 
+def test_hours_the_hub_was_not_heard_are_not_counted_as_hours_at_home() -> None:
+    """Two weeks of the same day, then one whose hub is not heard from 08:00 to 18:00 (a
+    power cut past its battery: nothing arrives): the day is judged on the hours heard,
+    and nothing is told. The same day with the hub heard but the resident that quiet is."""
+    for hub_heard in (False, True):
+        eng = engine()
+        eng.supervision.watch(HUB, 60, registered_at=MONDAY)
+        cut = range(MONDAY + 14 * DAY + 8 * HOUR, MONDAY + 14 * DAY + 18 * HOUR)
+        decisions: list[Decision] = []
+        for day in range(15):
+            start = MONDAY + day * DAY
+            events = day_events(day, 10, 1) + [
+                Event(hub_id=HUB, seq=t // 1000 + 1, device_id="hub", type="hub",
+                      event="heartbeat", ts=t, event_time=t, received_at=t, channel="event")
+                for t in range(start + MIN // 2, start + DAY, MIN)]
+            if day == 14:
+                events = [e for e in events if e.event_time not in cut
+                          or (hub_heard and e.device_id == "hub")]
+            for hour in range(24):
+                lo = start + hour * HOUR
+                decisions += eng.observe(sorted((e for e in events
+                                                 if lo <= e.event_time < lo + HOUR),
+                                                key=lambda e: e.event_time))
+                decisions += eng.advance(lo + HOUR)
+        decisions += eng.advance(MONDAY + 15 * DAY + HOUR)
+        assert len(carer_notices(decisions)) == int(hub_heard)
+
+
 def test_more_night_time_toilet_visits_over_several_nights_are_told_to_carers() -> None:
     """One visit a night for two weeks, then five a night."""
     eng = engine()

@@ -95,6 +95,8 @@ class AmbientDetectors:
     # was the hub in this row silent at any time between two event times (an alert then is
     # inhibited; a gap it spans is not stillness); set by the engine
     silent_during: Callable[[int, int, int], bool] | None = None
+    # how long it was silent between two event times (not booked as hours at home or in bed)
+    silent_ms: Callable[[int, int, int], int] | None = None
     # rows whose fast state (ints, today) or learned state changed since the last checkpoint
     dirty: set[int] = field(default_factory=set)
     dirty_learned: set[int] = field(default_factory=set)

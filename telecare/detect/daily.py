@@ -64,11 +64,7 @@ def end_day(home: Home, at: int) -> None:
     count = float(sum(home.today))
     home_h = np.asarray(home.home_ms) / HOUR_MS
     flagged, held = judge_activity(home, at, weekday, count, home_h)
-    # in bed while the hub was silent is not known: a power cut past the backup battery
-    # leaves the pad "occupied" until the hub is heard again
-    silent = home.det.silent_during
-    bed_known = bool(home.bed_t) and not (silent is not None and silent(home.row, at - DAY_MS, at))
-    if bed_known:
+    if home.bed_t:
         flagged = judge_bed(home, at, flagged)
     # a flagged or far too busy day is not learned, unless a week of them running says
     # the routine has changed
@@ -79,9 +75,9 @@ def end_day(home: Home, at: int) -> None:
         det.week_count[row, slots] = det.week_count[row, slots] * decay + home.today
         det.week_home_h[row, slots] = det.week_home_h[row, slots] * decay + home_h
         home.days_seen += 1
-        if bed_known:
+        if home.bed_t:
             learn_bed(home)
-    rising.learn(home, keep=learn and bed_known)
+    rising.learn(home, keep=learn and bool(home.bed_t))
     det.floats[row, F_BED_TODAY] = 0.0
     home.today = [0.0] * 24
     home.home_ms = [0.0] * 24

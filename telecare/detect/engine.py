@@ -75,6 +75,7 @@ class Engine:
     def __post_init__(self) -> None:
         self.ambient = amb.AmbientDetectors(hub_ids=self.supervision.index.ids)
         self.ambient.silent_during = self.supervision.silent_during
+        self.ambient.silent_ms = self.supervision.silent_ms
 
     @classmethod
     def starting_at(cls, resumed_at: int, *, lateness_ms: int = DEFAULT_LATENESS_MS) -> Engine:

@@ -215,18 +215,23 @@ class Home:
             self.presence = presence
 
     def account(self, t: int) -> None:
-        """Book [since, t) to today's at-home hours if the resident was at home."""
+        """Book [since, t) to today's at-home hours if the resident was at home, less any
+        time the hub was silent (what it did not hear is neither activity expected nor time
+        in bed: a power cut past the battery leaves the pad "occupied" until it is back)."""
         since = self.since
         if self.presence in (HOME, ASLEEP) and t > since:
             clock = self.clock
             in_bed = self.presence == ASLEEP
+            silent_ms = self.det.silent_ms
+            unheard = silent_ms if silent_ms is not None and silent_ms(self.row, since, t) else None
             while since < t:
                 local = clock.local(since)
                 end = min(t, since + HOUR_MS - local % HOUR_MS)
                 hour = (local // HOUR_MS) % 24
-                self.home_ms[hour] += end - since
+                span = end - since - (unheard(self.row, since, end) if unheard else 0)
+                self.home_ms[hour] += span
                 if in_bed and not self.floor[hour]:
-                    self.det.floats[self.row, F_BED_TODAY] += end - since
+                    self.det.floats[self.row, F_BED_TODAY] += span
                 since = end
         self.since = max(self.since, t)
 

@@ -18,7 +18,7 @@ The rule covers a night's sleep only: it applies to a stay in bed that began at
 least `SLEEP_BEFORE_MS` before the deadline (back to bed at 09:00 after getting
 up is a rest, left to the 14 h rule). A morning whose resident was raised by it
 is not learned (a detector does not learn from what it flags), nor a day the
-routine tests held back or the hub was silent through.
+routine tests held back.
 """
 
 from __future__ import annotations

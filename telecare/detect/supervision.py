@@ -109,6 +109,14 @@ class HubSupervision:
             return True
         return any(a <= end and b > start for a, b in self.silences.get(row, ()))
 
+    def silent_ms(self, row: int, start: int, end: int) -> int:
+        """How long the hub in this row was silent between event times `start` and `end`."""
+        total = sum(max(0, min(b, end) - max(a, start)) for a, b in self.silences.get(row, ()))
+        since = self.silent_since.get(row)
+        if since is not None:
+            total += max(0, end - max(since, start))
+        return total
+
     def heard(self, hub_id: str, received_at: int) -> Decision | None:
         """Record a message from the hub; clear its silence if it was silent."""
         row = self.index.get(hub_id)
