@@ -132,3 +132,20 @@ def test_a_morning_raised_as_not_up_is_not_learned() -> None:
     (alert,) = inactivity(engine, events, ninth + 24 * HOUR + HOUR)
     assert alert.at == ninth + 9 * HOUR
     assert engine.ambient.floats[engine.row(HUB), F_RISE_MEAN] == 7 * 60
+
+
+def test_a_sensor_found_faulty_while_the_resident_is_up_at_night_lifts_the_rule_at_once(
+) -> None:
+    """Up at 02:50, then the bedroom door chatters (every 10 s): once it is recognised as
+    faulty the home no longer trusts its sensors, so the 45 min rule does not stand on
+    the chatter's last counted event; the night waits for the morning as without a pad."""
+    engine = engine_for()
+    engine.register_device(HUB, "door-bedroom", "door", "bedroom")
+    up = DAY0 + 24 * HOUR + 2 * HOUR + 50 * MIN
+    chatter = [ev(up + MIN + k * 10_000, "door-bedroom", "door", "open" if k % 2 else "closed")
+               for k in range(40)]
+    out: list[Decision] = engine.observe([*evening(0), ev(up, "bed-pad", "bed", "vacant"),
+                                          *chatter])
+    out += engine.advance(up + 2 * HOUR + engine.lateness_ms)
+    raised = [d for d in out if isinstance(d, Raise)]
+    assert [d.type for d in raised] == [AlertType.SENSOR_FAULT]
