@@ -319,9 +319,7 @@ class Home:
         elif self.presence == HOME:
             self.inact_dl = self.last_act + self.limit(self.clock.minute_of_day(self.last_act))
         elif self.presence == ASLEEP:
-            due_up = rising.deadline(self, self.bed_t)
-            self.inact_dl = self.bed_t + BED_MAX_MS if due_up is None else min(
-                self.bed_t + BED_MAX_MS, due_up)
+            self.inact_dl = min(self.bed_t + BED_MAX_MS, rising.deadline(self, self.bed_t))
         else:
             self.inact_dl = NONE
 

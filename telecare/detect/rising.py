@@ -29,6 +29,7 @@ from telecare.detect.columns import (
     ASLEEP,
     F_RISE_MEAN,
     F_RISE_SQ,
+    NONE,
     hours_text,
     learn_level,
     level,
@@ -64,12 +65,12 @@ def latest_minute(home: Home) -> int | None:
     return min(24 * 60 - 1, round(mean + max(RISE_MARGIN_MIN, RISE_SPREADS * spread)))
 
 
-def deadline(home: Home, in_bed_since: int) -> int | None:
-    """When a resident in bed since `in_bed_since` is due up, or None (the rule is off
+def deadline(home: Home, in_bed_since: int) -> int:
+    """When a resident in bed since `in_bed_since` is due up, or NONE (the rule is off
     for this home, or too few mornings are learned)."""
     minute = latest_minute(home) if home.not_up else None
     if minute is None:
-        return None
+        return NONE
     return int(home.clock.next_local(in_bed_since + SLEEP_BEFORE_MS, minute))
 
 
