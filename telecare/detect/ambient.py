@@ -43,6 +43,7 @@ from telecare.detect.kinds import (
     K_ACTIVITY,
     K_BED_IN,
     K_BED_OUT,
+    K_BEDROOM,
     K_EXIT_CLOSED,
     K_EXIT_OPEN,
     K_NONE,
@@ -203,8 +204,8 @@ class AmbientDetectors:
                     or t > home.open_dl):
                 home.fire_until(t - 1)
             late = t <= late_before
-            if kind in (K_ACTIVITY, K_TOILET):
-                home.activity(t, kind == K_TOILET, late)
+            if kind in (K_ACTIVITY, K_TOILET, K_BEDROOM):
+                home.activity(t, kind == K_TOILET, late, bedroom=kind == K_BEDROOM)
             elif kind in (K_EXIT_OPEN, K_EXIT_CLOSED):
                 home.exit_door(t, kind == K_EXIT_OPEN, late)
             elif kind == K_BED_IN:

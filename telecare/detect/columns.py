@@ -28,6 +28,9 @@ BED_MAX_MS: Final = 14 * HOUR_MS
 # up: the trip to the toilet and back, where night-time falls happen (DOMAIN.md: "out of bed
 # at night and not back within ~30 min"); one up longer has begun an early day
 UP_TRIP_MS: Final = 30 * MINUTE_MS
+# a bed pad that said vacant while the resident was taken to be up (it missed the going back
+# to bed) is not trusted for the night rules for this long
+PAD_DOUBT_MS: Final = 14 * 24 * HOUR_MS
 # toilet activity closer together than this is one visit
 VISIT_GAP_MS: Final = 10 * MINUTE_MS
 
@@ -37,9 +40,9 @@ VISIT_GAP_MS: Final = 10 * MINUTE_MS
     I_INACT_ALERTED, I_EXIT_DL, I_EXIT_ALERTED, I_OPEN_DL, I_OPEN_ALERTED, I_DAY_DL,
     I_NIGHT_DL, I_FIRST_SEEN, I_VISITS, I_LAST_TOILET, I_HELD_STREAK, I_NIGHTS_SEEN,
     I_DAYS_SEEN, I_RING0, I_RING1, I_ACTIVE, I_LAST_CTX, I_BED_DAYS, I_UP_AT, I_ROSE,
-    I_RISE_DAYS,
-) = range(28)
-N_INTS: Final = 28
+    I_RISE_DAYS, I_VACANT_AT, I_PADS_IN, I_PAD_MISSED,
+) = range(31)
+N_INTS: Final = 31
 # columns of `floats`
 # F_DAY_P, F_DAY_RATIO: the last judged day's p (low activity) and count over expected
 # F_BED_TODAY: ms in bed today outside the night floor; F_BED_MEAN, F_BED_SQ: the usual

@@ -14,7 +14,10 @@ Presence is inferred from the front door, the activity after it and the bed pad:
   nothing inside in between, is taken as the resident coming back: HOME again,
   and the inactivity timer runs from the door (a collapse just inside the door
   is still found, even in a home whose only sensors are door contacts).
-- ASLEEP: the bed pad says occupied and nothing has moved since.
+- ASLEEP: the bed pad says occupied and nothing else has moved since. The pad's
+  "vacant" alone does not end it: a pressure mat loses the sleeper who rolls off
+  it, and one that comes back "occupied" was never left. The next sign of life
+  elsewhere (or the exit door) shows the resident up, from the pad's vacant on.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from telecare.detect.columns import (
     F_EFF_DAYS,
     HOME,
     NONE,
+    PAD_DOUBT_MS,
     PASSAGE_MS,
     R_FALLBACK_MS,
     UP_TRIP_MS,
@@ -50,6 +54,8 @@ if TYPE_CHECKING:
 # gaps shorter than this stay in the lowest bins, where no threshold is set: a hub's
 # silence inside one is not looked for
 SILENCE_CHECK_MS: Final = 10 * MINUTE_MS
+# still at home this long from a last sign in the night floor's hours: asleep, off the pad
+SLEEP_OFF_PAD_MS: Final = 3 * HOUR_MS
 
 
 class Home:
@@ -65,7 +71,7 @@ class Home:
             self.open_alerted, self.day_dl, self.night_dl, self.first_seen, self.visits,
             self.last_toilet, self.held_streak, self.nights_seen, self.days_seen, self.ring0,
             self.ring1, self.active, self.last_ctx, self.bed_days, self.up_at, self.rose,
-            self.rise_days,
+            self.rise_days, self.vacant_at, self.pads_in, self.pad_missed,
         ) = det.ints[row].tolist()
         self.ctx = 0  # the context of the event being applied
         (
@@ -92,7 +98,7 @@ class Home:
             self.open_alerted, self.day_dl, self.night_dl, self.first_seen, self.visits,
             self.last_toilet, self.held_streak, self.nights_seen, self.days_seen, self.ring0,
             self.ring1, self.active, self.last_ctx, self.bed_days, self.up_at, self.rose,
-            self.rise_days,
+            self.rise_days, self.vacant_at, self.pads_in, self.pad_missed,
         )
         det.today_count[row] = self.today
         det.today_home_ms[row] = self.home_ms
@@ -114,9 +120,15 @@ class Home:
 
     # events ---------------------------------------------------------------------
 
-    def activity(self, t: int, toilet: bool, late: bool) -> None:
-        """Someone moved inside."""
+    def activity(self, t: int, toilet: bool, late: bool, bedroom: bool = False) -> None:
+        """Someone moved inside (`bedroom`: seen by a motion sensor in a bedroom)."""
         local = self.clock.local(t)
+        if bedroom and self.presence == ASLEEP and not self.vacant_at:
+            # the pad says occupied: a bedroom's PIR sees the sleeper turn over
+            self.today[(local // HOUR_MS) % 24] += 1
+            self.touch(t)
+            return
+        self.confirm_up(t)
         if toilet and in_window((local // MINUTE_MS) % 1440, self.night_start, self.night_end):
             if t - self.last_toilet > VISIT_GAP_MS:
                 self.visits += 1
@@ -148,6 +160,7 @@ class Home:
 
     def exit_door(self, t: int, opened: bool, late: bool) -> None:
         """The front (or back) door opened or closed."""
+        self.confirm_up(t)
         same_passage = self.door_t > 0 and t - self.door_t <= PASSAGE_MS
         self.door_t = t
         self.door_closed = 0 if opened else 1
@@ -183,25 +196,53 @@ class Home:
             self.exit_dl = t + self.return_ms
 
     def bed_in(self, t: int, late: bool) -> None:
-        """The bed pad says occupied."""
+        """The bed pad says occupied. Already in bed (the pad lost the sleeper for a
+        while, or a second pad of the same bed), the stay goes on from when it began."""
         self.today[self.clock.hour(t)] += 1
+        self.vacant_at = 0
+        self.pads_in |= 1 << (self.ctx >> 1)
         if self.presence == HOME:
             self.gap_end(t, late)
         elif self.presence == DOOR:
             self.returned(t)
-        self.become(ASLEEP, t)
-        self.bed_t = t
+        if self.presence != ASLEEP:
+            self.become(ASLEEP, t)
+            self.bed_t = t
         self.touch(t)
         self.set_inactivity()
 
     def bed_out(self, t: int) -> None:
-        """The bed pad says vacant: up."""
+        """The bed pad says vacant. In bed, that alone is held until another sign of life
+        shows the resident up (`confirm_up`); otherwise the resident is up now."""
         self.today[self.clock.hour(t)] += 1
+        self.pads_in &= ~(1 << (self.ctx >> 1))
+        if self.presence == ASLEEP:
+            if not self.pads_in:  # (else another pad of the bed still holds the sleeper)
+                self.vacant_at = t
+            self.touch(t)
+            self.set_inactivity()
+            return
+        if self.presence == HOME:
+            # vacant, but the resident was taken to be up: the pad missed the going to bed
+            self.pad_missed = t
+        self.got_up(t)
+
+    def confirm_up(self, t: int) -> None:
+        """A sign of life other than the pad at `t`: if the pad said vacant since the
+        resident went to bed, the resident got up then (applied now as if the vacant had
+        been taken at once: its time is the rising, and the gap since it is learned; an
+        alert raised meanwhile is cleared at `t`, when the resident was seen)."""
+        if self.vacant_at and self.presence == ASLEEP:
+            self.got_up(self.vacant_at, seen=t)
+        self.vacant_at = 0
+
+    def got_up(self, t: int, seen: int | None = None) -> None:
+        """Out of bed at `t` (shown by a sign of life at `seen`, by default `t`)."""
         self.up_at = t
         rising.got_up(self, t)
         if self.presence == DOOR:
             self.returned(t)
-        self.clear_inactivity(t)
+        self.clear_inactivity(t if seen is None else seen)
         self.become(HOME, t)
         self.touch(t)
         self.set_inactivity()
@@ -213,6 +254,8 @@ class Home:
         if presence != self.presence:
             self.account(t)
             self.presence = presence
+            if presence != ASLEEP:
+                self.pads_in = 0
 
     def account(self, t: int) -> None:
         """Book [since, t) to today's at-home hours if the resident was at home, less any
@@ -250,18 +293,26 @@ class Home:
         hour = minute // 60
         threshold = int(self.thr[hour])
         if self.floor[hour]:
-            if self.bed_t and self.faulty:
-                # a faulty sensor may be the bed pad: sleep may not show tonight
-                threshold = max(threshold, int(self.det.fallback[self.row, hour]))
+            if self.bed_t and not self.pad_trusted():
+                # sleep may not show on the pad tonight: the floor, as in a home without one
+                floor = min(int(self.det.fallback[self.row, hour]),
+                            int(learning.TIMER_MIN) * MINUTE_MS)
+                threshold = max(threshold, floor)
             elif self.out_of_bed_now(minute):
                 threshold = min(threshold, self.out_of_bed_ms)
             return threshold
         context = int(self.ctx_thr[self.last_ctx])
         if context < threshold and (
                 context <= ((self.floor_start - minute) % 1440) * MINUTE_MS
-                or (self.bed_t and not self.faulty)):
+                or self.pad_trusted()):
             return context
         return threshold
+
+    def pad_trusted(self) -> bool:
+        """Whether the home has a bed pad to show sleep: none of its sensors is faulty (the
+        pad may be the one) and the pad has not missed a going to bed lately."""
+        return bool(self.bed_t and not self.faulty and (
+            not self.pad_missed or self.last_act - self.pad_missed > PAD_DOUBT_MS))
 
     def out_of_bed_now(self, minute: int) -> bool:
         """Whether the rule for a resident up in the night applies to a last sign of life
@@ -269,7 +320,7 @@ class Home:
         night, and the resident got out of bed in these night hours at most UP_TRIP_MS
         before it (a fall on the way to the toilet; not a resident who has not gone to
         bed yet, dozes off on the sofa, or got up early and sits with a book)."""
-        return bool(self.out_of_bed_ms and self.bed_t and not self.faulty
+        return bool(self.out_of_bed_ms and self.pad_trusted()
                     and in_window(minute, self.night_start, self.night_end)
                     and self.up_at > self.bed_t
                     and self.last_act - self.up_at <= UP_TRIP_MS
@@ -278,11 +329,16 @@ class Home:
 
     def gap_end(self, t: int, late: bool) -> None:
         """A sign of life at home ends a gap: learn it, unless it was flagged, arrived late
-        or spans a silence of the hub (what it did not hear says nothing of stillness)."""
+        or spans a silence of the hub (what it did not hear says nothing of stillness).
+        A night's sleep off the pad (a long still spell at home in the night floor's
+        hours) puts the pad in doubt, as a vacant it sends while the resident is up does."""
+        gap = t - self.last_act
+        if (self.bed_t and gap >= SLEEP_OFF_PAD_MS and self.last_act > 0
+                and self.floor[self.clock.hour(self.last_act)]):
+            self.pad_missed = t
         if self.inact_alerted:
             self.clear_inactivity(t)
             return
-        gap = t - self.last_act
         silent_during = self.det.silent_during
         if (gap > 0 and not late and self.last_act > 0
                 and not (gap > SILENCE_CHECK_MS and silent_during is not None
@@ -319,7 +375,12 @@ class Home:
         elif self.presence == HOME:
             self.inact_dl = self.last_act + self.limit(self.clock.minute_of_day(self.last_act))
         elif self.presence == ASLEEP:
-            self.inact_dl = min(self.bed_t + BED_MAX_MS, rising.deadline(self, self.bed_t))
+            deadline = min(self.bed_t + BED_MAX_MS, rising.deadline(self, self.bed_t))
+            if self.vacant_at:
+                # the pad alone says up: raised once overdue both in bed and up
+                up = self.vacant_at + self.limit(self.clock.minute_of_day(self.vacant_at))
+                deadline = max(deadline, up)
+            self.inact_dl = deadline
         else:
             self.inact_dl = NONE
 
@@ -356,7 +417,12 @@ class Home:
         if self.inact_alerted:
             return
         self.inact_alerted = 1
-        if self.presence == ASLEEP and at < self.bed_t + BED_MAX_MS:
+        if self.presence == ASLEEP and self.vacant_at:
+            local = self.clock.minute_of_day(self.vacant_at)
+            reason = (f"bed pad vacant since {local // 60:02d}:{local % 60:02d} local and no "
+                      f"sign of life elsewhere since (gone to bed {hours_text(at - self.bed_t)}"
+                      " ago)")
+        elif self.presence == ASLEEP and at < self.bed_t + BED_MAX_MS:
             reason = rising.reason(self, at)
         elif self.presence == ASLEEP:
             reason = f"in bed and still for {hours_text(at - self.bed_t)}"

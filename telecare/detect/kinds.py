@@ -19,6 +19,7 @@ K_EXIT_OPEN: Final = 3  # front or back door opened
 K_EXIT_CLOSED: Final = 4
 K_BED_IN: Final = 5  # bed pad occupied
 K_BED_OUT: Final = 6  # bed pad vacant
+K_BEDROOM: Final = 7  # motion in a bedroom: the resident up, or a sleeper turning over
 # an ambient code carries its kind in the low bits and its context above them: which of the
 # home's devices gave the sign of life (its slot) and which way (1 for closed or vacant)
 KIND_MASK: Final = 7
@@ -33,6 +34,8 @@ R_BED: Final = 4
 R_ALARM: Final = 5  # pendant, wearable fall detector, smoke: handled per event
 R_ACCEL: Final = 6  # raw wearable windows: the fall detector's input
 R_HUB: Final = 7
+R_BEDROOM: Final = 8  # a motion sensor in a bedroom
+N_ROLES: Final = 9
 
 EXIT_LOCATIONS: Final = frozenset({"front", "back", "front door", "back door", "entrance"})
 TOILET_LOCATIONS: Final = frozenset({"bathroom", "toilet", "wc", "ensuite", "en-suite", "washroom"})
@@ -71,6 +74,8 @@ def ambient_codes(kinds: np.ndarray, slots: np.ndarray, event_codes: np.ndarray)
 def device_role(type_: str, location: str) -> int:
     """Return the role of a device of this type fitted at this location."""
     place = location.strip().lower()
+    if type_ == "motion" and "bed" in place:
+        return R_BEDROOM
     if type_ in ("motion", "usage", "chair"):
         return R_TOILET if place in TOILET_LOCATIONS else R_ACTIVITY
     if type_ == "door":
@@ -89,12 +94,13 @@ def device_role(type_: str, location: str) -> int:
 
 
 def _kind_table() -> np.ndarray:
-    table = np.zeros((8, E_UNKNOWN + 1), dtype=np.int8)
+    table = np.zeros((N_ROLES, E_UNKNOWN + 1), dtype=np.int8)
     for code, name in enumerate(EVENT_NAMES):
         if name in ("battery", "reading"):
             continue
         table[R_ACTIVITY, code] = K_ACTIVITY
         table[R_TOILET, code] = K_TOILET
+        table[R_BEDROOM, code] = K_BEDROOM
         # pressing a pendant or cancelling an alarm is a sign of life too
         if name in ("press", "cancel", "fall"):
             table[R_ALARM, code] = K_ACTIVITY
