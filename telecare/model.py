@@ -96,6 +96,10 @@ class HubSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     out_of_bed_min: int = 45
     # with a bed pad: still in bed two hours (or three spreads) past this home's usual rising
     not_up: bool = True
+    # with a bed pad: still in bed at this local time (HH:MM) raises whatever the usual
+    # rising (a carer's morning visit, a resident's own "call me if I am not up by");
+    # empty: none set
+    up_by: str = ""
 
 
 class Device(msgspec.Struct, frozen=True):

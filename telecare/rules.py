@@ -31,6 +31,8 @@ def configure_hub(store: Store, hub_id: str, changes: dict[str, Any], *, now: in
         settings = msgspec.structs.replace(current(store, hub_id), **changes)
         parse_hhmm(settings.night_start)
         parse_hhmm(settings.night_end)
+        if settings.up_by:
+            parse_hhmm(settings.up_by)
     except (TypeError, ValueError) as exc:
         raise StoreError(str(exc)) from exc
     if (settings.return_min < 1 or settings.door_open_min < 0 or settings.fallback_h <= 0
@@ -65,6 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with a bed pad: up at night and still this long (0: off)")
     parser.add_argument("--not-up", type=_on_off,
                         help="on|off: with a bed pad, still in bed long past the usual rising")
+    parser.add_argument("--up-by",
+                        help="with a bed pad: still in bed at this local time (HH:MM) raises; "
+                             "'off' clears it")
     parser.add_argument("--routine", type=_on_off, help="on|off: routine-change notices")
     parser.add_argument("--by", default=None)
 
@@ -77,6 +82,8 @@ def changes_from(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, name)
         if value is not None:
             changes[name] = value
+    if args.up_by is not None:
+        changes["up_by"] = "" if args.up_by.strip().lower() == "off" else args.up_by.strip()
     if args.night_hours:
         start, sep, end = args.night_hours.partition("-")
         if not sep:
@@ -90,8 +97,9 @@ def describe(hub_id: str, settings: HubSettings) -> str:
     night = f"{settings.night_start}-{settings.night_end}"
     exit_rule = f"on, return {settings.return_min} min" if settings.night_exit else "off"
     out_of_bed = f"{settings.out_of_bed_min} min" if settings.out_of_bed_min else "off"
+    up_by = f", up by {settings.up_by}" if settings.up_by else ""
     return (f"hub {hub_id}: night {night}; night exit {exit_rule}; door left open "
             f"{settings.door_open_min} min; inactivity {'on' if settings.inactivity else 'off'} "
             f"(fallback {settings.fallback_h:g} h, out of bed at night {out_of_bed}, not up "
-            f"{'on' if settings.not_up else 'off'}); "
+            f"{'on' if settings.not_up else 'off'}{up_by}); "
             f"routine {'on' if settings.routine else 'off'}")

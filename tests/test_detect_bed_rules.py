@@ -149,3 +149,32 @@ def test_a_sensor_found_faulty_while_the_resident_is_up_at_night_lifts_the_rule_
     out += engine.advance(up + 2 * HOUR + engine.lateness_ms)
     raised = [d for d in out if isinstance(d, Raise)]
     assert [d.type for d in raised] == [AlertType.SENSOR_FAULT]
+
+
+def test_a_time_set_for_the_home_raises_from_the_first_morning_and_the_earlier_wins() -> None:
+    """`up_by` 08:30 raises the second morning at 08:30 (nothing learned yet), saying
+    so; after eight mornings up at 07:00 the learned 09:00 and the set 08:30 give 08:30,
+    and a time set after 09:00 leaves the learned one to speak."""
+    engine = engine_for(HubSettings(up_by="08:30"))
+    events = [*nights_in_bed(1), *evening(1)]
+    second = DAY0 + 2 * 24 * HOUR
+    (alert,) = inactivity(engine, events, second + 13 * HOUR)
+    assert alert.at == second + 8 * HOUR + 30 * MIN
+    assert "still in bed at 08:30 local, the time set for this home" in alert.reason
+    ninth = DAY0 + 9 * 24 * HOUR
+    for up_by, due in (("08:30", 8 * HOUR + 30 * MIN), ("10:00", 9 * HOUR)):
+        engine = engine_for(HubSettings(up_by=up_by))
+        (alert,) = inactivity(engine, [*nights_in_bed(8), *evening(8)], ninth + 13 * HOUR)
+        assert alert.at == ninth + due
+
+
+def test_a_time_set_while_the_resident_is_in_bed_applies_that_morning() -> None:
+    """In bed at 22:40; at 23:00 the time 08:00 is set: raised at 08:00."""
+    engine = engine_for()
+    events = [*nights_in_bed(1), *evening(1)]
+    engine.observe(sorted(events, key=lambda e: e.event_time))
+    second = DAY0 + 2 * 24 * HOUR
+    engine.advance(second - HOUR + engine.lateness_ms)
+    engine.configure(HUB, tz="UTC", settings=HubSettings(up_by="08:00"))
+    (alert,) = inactivity(engine, [], second + 13 * HOUR)
+    assert alert.at == second + 8 * HOUR

@@ -9,7 +9,7 @@ import pytest
 
 from telecare import rules
 from telecare.detect import Engine
-from telecare.detect.columns import R_OUT_OF_BED_MS
+from telecare.detect.columns import NO_UP_BY, R_OUT_OF_BED_MS, R_UP_BY
 from telecare.ingest.validate import RawMessage
 from telecare.metrics import Metrics
 from telecare.model import Device
@@ -72,6 +72,27 @@ def test_an_installer_sets_the_out_of_bed_rule_and_a_negative_time_is_refused(
     row = pipeline.engine.index.get(HUB)
     assert row is not None
     assert pipeline.engine.ambient.rules[row, R_OUT_OF_BED_MS] == 30 * 60_000
+
+
+def test_an_installer_sets_a_time_to_be_up_by_and_a_time_that_is_not_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    """`up_by` is kept with the hub as HH:MM, reaches the engine as a minute of the day,
+    and is cleared with an empty value."""
+    store = store_with_hub(tmp_path)
+    pipeline = started(store, T0)
+    with pytest.raises(StoreError, match="time of day"):
+        rules.configure_hub(store, HUB, {"up_by": "25:00"}, now=T0, by="installer")
+    settings = rules.configure_hub(store, HUB, {"up_by": "09:30"}, now=T0, by="installer")
+    assert "up by 09:30" in rules.describe(HUB, settings)
+    pipeline.process([motion(1, T0)])
+    row = pipeline.engine.index.get(HUB)
+    assert row is not None
+    assert pipeline.engine.ambient.rules[row, R_UP_BY] == 9 * 60 + 30
+    cleared = rules.configure_hub(store, HUB, {"up_by": ""}, now=T0, by="installer")
+    pipeline.process([motion(2, T0 + 1000)])
+    assert "up by" not in rules.describe(HUB, cleared)
+    assert pipeline.engine.ambient.rules[row, R_UP_BY] == NO_UP_BY
 
 
 def test_a_restart_keeps_the_pending_inactivity_timer_and_does_not_raise_it_twice(

@@ -19,6 +19,7 @@ import numpy as np
 
 from telecare.detect import faults, learning
 from telecare.detect.columns import (
+    ASLEEP,
     F_DAY_P,
     F_DAY_RATIO,
     F_DISPERSION,
@@ -31,6 +32,7 @@ from telecare.detect.columns import (
     N_FLOATS,
     N_INTS,
     N_RULES,
+    NO_UP_BY,
     NONE,
     fallback_thresholds,
     night_floor_hours,
@@ -170,6 +172,8 @@ class AmbientDetectors:
             home = self._load(row)
             home.night_dl = home.clock.next_local(home.since, home.night_end)
             home.recompute_thresholds()
+            if home.presence == ASLEEP and not home.inact_alerted:
+                home.set_inactivity()  # a changed rising rule applies tonight
             self._store(home)
 
     def _set_rules(self, row: int, clock: int, s: HubSettings) -> None:
@@ -177,7 +181,7 @@ class AmbientDetectors:
             clock, parse_hhmm(s.night_start), parse_hhmm(s.night_end), int(s.night_exit),
             s.return_min * MINUTE_MS, s.door_open_min * MINUTE_MS, int(s.inactivity),
             int(s.routine), int(s.fallback_h * HOUR_MS), s.out_of_bed_min * MINUTE_MS,
-            int(s.not_up),
+            int(s.not_up), parse_hhmm(s.up_by) if s.up_by else NO_UP_BY,
         )
         self.fallback[row] = fallback_thresholds(s)
         self.night_floor[row] = night_floor_hours(s)

@@ -56,9 +56,11 @@ N_FLOATS: Final = 10
 # columns of `rules` (per-home settings, resolved)
 (
     R_CLOCK, R_NIGHT_START, R_NIGHT_END, R_NIGHT_EXIT, R_RETURN_MS, R_OPEN_MS, R_INACTIVITY,
-    R_ROUTINE, R_FALLBACK_MS, R_OUT_OF_BED_MS, R_NOT_UP,
-) = range(11)
-N_RULES: Final = 11
+    R_ROUTINE, R_FALLBACK_MS, R_OUT_OF_BED_MS, R_NOT_UP, R_UP_BY,
+) = range(12)
+N_RULES: Final = 12
+# R_UP_BY when no time is set
+NO_UP_BY: Final = -1
 
 
 def night_floor_hours(settings: HubSettings) -> list[bool]:

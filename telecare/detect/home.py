@@ -77,7 +77,7 @@ class Home:
         (
             clock, self.night_start, self.night_end, self.night_exit, self.return_ms,
             self.open_ms, self.inactivity, self.routine, _fallback, self.out_of_bed_ms,
-            self.not_up,
+            self.not_up, self.up_by,
         ) = det.rules[row].tolist()
         self.clock = det.clocks[clock]
         self.thr: list[int] = det.thresholds[row].tolist()

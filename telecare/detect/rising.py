@@ -29,6 +29,7 @@ from telecare.detect.columns import (
     ASLEEP,
     F_RISE_MEAN,
     F_RISE_SQ,
+    NO_UP_BY,
     NONE,
     hours_text,
     learn_level,
@@ -65,10 +66,20 @@ def latest_minute(home: Home) -> int | None:
     return min(24 * 60 - 1, round(mean + max(RISE_MARGIN_MIN, RISE_SPREADS * spread)))
 
 
+def due_minute(home: Home) -> int | None:
+    """The local minute by which this home's resident is due up: the earlier of the
+    learned one (when the rule is on and enough mornings are learned) and the time set
+    for the home (`up_by`), or None when neither applies."""
+    learned = latest_minute(home) if home.not_up else None
+    fixed = None if home.up_by == NO_UP_BY else home.up_by
+    choices = [m for m in (learned, fixed) if m is not None]
+    return min(choices) if choices else None
+
+
 def deadline(home: Home, in_bed_since: int) -> int:
-    """When a resident in bed since `in_bed_since` is due up, or NONE (the rule is off
-    for this home, or too few mornings are learned)."""
-    minute = latest_minute(home) if home.not_up else None
+    """When a resident in bed since `in_bed_since` is due up, or NONE (no rule applies:
+    the learned one off or too few mornings learned, and no time set)."""
+    minute = due_minute(home)
     if minute is None:
         return NONE
     return int(home.clock.next_local(in_bed_since + SLEEP_BEFORE_MS, minute))
@@ -88,7 +99,10 @@ def learn(home: Home, *, keep: bool) -> None:
 def reason(home: Home, at: int) -> str:
     """The alert's words: the time, when the resident is usually up, how long in bed."""
     local = home.clock.minute_of_day(at)
+    in_bed = hours_text(at - home.bed_t)
+    if local == home.up_by:
+        return (f"still in bed at {local // 60:02d}:{local % 60:02d} local, the time set for "
+                f"this home (in bed for {in_bed})")
     usual = round(float(home.det.floats[home.row, F_RISE_MEAN]))
     return (f"still in bed at {local // 60:02d}:{local % 60:02d} local where up by about "
-            f"{usual // 60:02d}:{usual % 60:02d} is usual (in bed for "
-            f"{hours_text(at - home.bed_t)})")
+            f"{usual // 60:02d}:{usual % 60:02d} is usual (in bed for {in_bed})")
