@@ -87,6 +87,8 @@ class Summary:
     raised: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[str] = field(default_factory=Counter)
     hubs_by_type: dict[str, set[str]] = field(default_factory=dict)
+    # hubs that sent no heartbeat in the log: their silence was not judged
+    heartbeatless: list[str] = field(default_factory=list)
 
     def count(self, alert: Raise) -> None:
         """Count one raised alert."""
@@ -168,7 +170,7 @@ class LogReader:
         times = batch.column("ts").cast(pa.int64()).to_numpy()
         hubs = batch.column("hub_id")
         hub_local = hubs.indices.to_numpy()
-        hub_rows = self._hub_rows(hubs.dictionary.to_pylist(), hub_local, times)
+        hub_rows = self._hub_rows(hubs.dictionary.to_pylist(), hub_local)
         rows = hub_rows[hub_local]
         devices = batch.column("device_id")
         dev_local = devices.indices.to_numpy()
@@ -185,25 +187,39 @@ class LogReader:
             (roles == R_HUB) & (codes != E_HEARTBEAT)
         )
         rare = self._events(batch, np.flatnonzero(rare_mask), times) if rare_mask.any() else []
-        return Block(times, rows, kinds, rare, self._heard(rows, (roles == R_HUB) & (
-            codes == E_HEARTBEAT)))
+        beats = (roles == R_HUB) & (codes == E_HEARTBEAT)
+        return Block(times, rows, kinds, rare, self._heard(rows, times, beats))
 
-    def _heard(self, rows: np.ndarray, beats: np.ndarray) -> np.ndarray:
-        """Which lines prove the hub's link was up at their time.
+    def _heard(self, rows: np.ndarray, times: np.ndarray, beats: np.ndarray) -> np.ndarray:
+        """Which lines prove the hub's link was up at their time: its heartbeats.
 
         A log carries device times: events a hub held through a network outage are written
         at the time they happened, inside the outage, though they reached the service after
-        it. Heartbeats are sent live, never held, so for a hub that sends them they alone
-        tell supervision when it was heard; a hub with none in the log is judged by every line.
+        it. Heartbeats are sent live, never held, so they alone tell supervision when the hub
+        was heard. A hub is supervised from its first heartbeat in the log; one that sends
+        none (a log outside PROTOCOL.md, which has hubs send them) cannot be judged for
+        silence, and `heartbeatless` names it rather than raising every quiet spell.
         """
         n = len(self.engine.index)
         if self._beating.shape[0] < n:
             self._beating = np.r_[self._beating, np.zeros(n - self._beating.shape[0], bool)]
-        self._beating[rows[beats]] = True
-        heard: np.ndarray = beats | ~self._beating[rows]
+        new = np.unique(rows[beats & ~self._beating[rows]])
+        if new.size:
+            first = {int(r): int(times[beats & (rows == r)].min()) for r in new.tolist()}
+            ids = self.engine.index.ids
+            for row, at in first.items():
+                self.engine.supervision.watch(ids[row], self.heartbeat_s, at)
+            self._beating[new] = True
+        heard: np.ndarray = beats
         return heard
 
-    def _hub_rows(self, names: list[str], local: np.ndarray, times: np.ndarray) -> np.ndarray:
+    def heartbeatless(self) -> list[str]:
+        """Hubs met in the log that have sent no heartbeat so far."""
+        n = len(self.engine.index)
+        beating = np.r_[self._beating, np.zeros(max(0, n - self._beating.shape[0]), bool)]
+        return [self.engine.index.ids[row] for row in np.flatnonzero(~beating[:n]).tolist()]
+
+    def _hub_rows(self, names: list[str], local: np.ndarray) -> np.ndarray:
         engine = self.engine
         found = [engine.index.get(name) for name in names]
         if any(row is None for row in found):
@@ -214,7 +230,6 @@ class LogReader:
                 if found[i] is None and first[i] < len(local):
                     settings = self.settings.get(name) or self.settings.get("*") or HubSettings()
                     engine.configure(name, tz=self.tz, settings=settings)
-                    engine.supervision.watch(name, self.heartbeat_s, int(times[first[i]]))
                     found[i] = engine.index.get(name)
         return np.array([-1 if row is None else row for row in found] or [0], np.int64)
 
@@ -328,6 +343,7 @@ def run_backtest(
     summary.hubs = len(engine.index)
     summary.last = watermark or None
     summary.rows = reader.rows
+    summary.heartbeatless = reader.heartbeatless()
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -343,8 +359,10 @@ def main(path: Path, *, as_json: bool, tz: str, settings_path: Path | None,
         def print_json(alert: Raise) -> None:
             write(encoder.encode(alert_json(alert)).decode() + "\n")
 
-        run_backtest(path, tz=tz, settings=settings, on_alert=print_json)
+        summary = run_backtest(path, tz=tz, settings=settings, on_alert=print_json)
         out.flush()
+        if summary.heartbeatless:
+            print(_heartbeatless_note(summary.heartbeatless), file=sys.stderr)
         return 0
     return _run_with_progress(path, tz=tz, settings=settings, out=out)
 
@@ -388,7 +406,17 @@ def _run_with_progress(path: Path, *, tz: str, settings: Mapping[str, HubSetting
     console.print(f"{summary.rows:,} events from {summary.hubs} hubs{span}; "
                   f"{summary.seconds:.2f} s ({rate:,.0f} events/s); "
                   f"{summary.late_events} events beyond the lateness bound")
+    if summary.heartbeatless:
+        console.print(_heartbeatless_note(summary.heartbeatless), markup=False, highlight=False)
     return 0
+
+
+def _heartbeatless_note(hubs: list[str]) -> str:
+    named = ", ".join(hubs[:5]) + (f" and {len(hubs) - 5} more" if len(hubs) > 5 else "")
+    return (f"note: {len(hubs)} hub(s) sent no heartbeat in this log ({named}); the log "
+            "format (docs/protocol.md) has hubs in a recorded log send them as live hubs do. "
+            "Their silence was not judged (no hub_silent): a quiet spell is taken as the "
+            "resident's.")
 
 
 def _bytes_per_row(path: Path) -> float:

@@ -87,6 +87,26 @@ def test_events_a_hub_held_through_an_outage_do_not_hide_the_outage(tmp_path: Pa
     assert [(a["hub_id"], a["ts"]) for a in silent] == [("H-2", "2026-03-02T10:01:30.000Z")]
 
 
+def test_a_hub_with_no_heartbeat_in_the_log_is_not_judged_for_silence_and_is_named(
+    tmp_path: Path,
+) -> None:
+    """A log outside the protocol (no heartbeats: a converted dataset) cannot show a hub's
+    silence; its quiet spells are not raised as hub_silent, and the summary says which
+    hub sent none. A hub whose heartbeats stop in the same log still is raised."""
+    log = write_log(tmp_path / "log.csv", silent_from=600)
+    lines = log.read_text().splitlines(keepends=True)
+    log.write_text("".join(line for line in lines if not line.startswith(tuple(
+        f"{stamp(m)},H-1,hub," for m in range(24 * 60)))))
+    found: list[Raise] = []
+    summary = run_backtest(log, tz="UTC", on_alert=found.append)
+    silent = [(a.hub_id, a.type.value) for a in found if a.type.value == "hub_silent"]
+    assert silent == [("H-2", "hub_silent")]
+    assert summary.heartbeatless == ["H-1"]
+    out = io.StringIO()
+    assert main(log, as_json=False, tz="UTC", settings_path=None, out=out) == 0
+    assert "1 hub(s) sent no heartbeat in this log (H-1)" in out.getvalue()
+
+
 def test_the_answer_does_not_depend_on_how_the_file_is_cut_into_blocks(tmp_path: Path) -> None:
     """Same alerts, in the same (time) order, with 64 KiB blocks as with one block."""
     log = write_log(tmp_path / "log.csv", silent_from=600)
