@@ -77,7 +77,7 @@ def end_day(home: Home, at: int) -> None:
         home.days_seen += 1
         if home.bed_t:
             learn_bed(home)
-    rising.learn(home, keep=learn and bool(home.bed_t))
+    rising.learn(home, keep=learn)
     det.floats[row, F_BED_TODAY] = 0.0
     home.today = [0.0] * 24
     home.home_ms = [0.0] * 24

@@ -135,6 +135,8 @@ class Home:
             self.last_toilet = t
         presence = self.presence
         if presence == HOME:
+            if not late:
+                self.woke(t)
             self.gap_end(t, late)
         elif presence == DOOR:
             if not ((self.door_closed and t > self.door_t) or t - self.door_t > DOOR_SETTLE_MS):
@@ -185,6 +187,8 @@ class Home:
             self.set_inactivity()
             return
         if self.presence == HOME:
+            if not late:
+                self.woke(t)
             self.gap_end(t, late)
         else:
             self.clear_inactivity(t)
@@ -247,6 +251,31 @@ class Home:
         self.touch(t)
         self.set_inactivity()
 
+    def woke(self, t: int) -> None:
+        """A home without a bed pad: a sign of life at home ending a still spell of
+        NIGHT_STILL_MS or more begun in the night floor's hours is the resident getting
+        up (the last such each morning is the day's rising, as the pad's last vacant is)."""
+        last = self.last_act
+        if (not self.bed_t and last > 0 and t - last >= rising.NIGHT_STILL_MS
+                and self.floor[self.clock.hour(last)]):
+            self.up_at = t
+            rising.got_up(self, t)
+
+    def not_up_due(self) -> int:
+        """A home without a bed pad, still since a last sign of life in the night floor's
+        hours that was the day's end (at least DAY_UP_MS after getting up) or a trip in
+        the night (at most UP_TRIP_MS after getting up, hours before the usual rising):
+        when the resident is due up (rising.py), or NONE. Not once the resident is up
+        for the day (an early riser still in the chair after breakfast is judged by the
+        hour's threshold)."""
+        if self.bed_t:
+            return NONE
+        since_up = self.last_act - self.up_at
+        if since_up >= rising.DAY_UP_MS or (
+                since_up <= UP_TRIP_MS and rising.in_the_night(self, self.up_at)):
+            return rising.deadline(self, self.last_act)
+        return NONE
+
     # state changes --------------------------------------------------------------
 
     def become(self, presence: int, t: int) -> None:
@@ -300,6 +329,9 @@ class Home:
                 threshold = max(threshold, floor)
             elif self.out_of_bed_now(minute):
                 threshold = min(threshold, self.out_of_bed_ms)
+            due = self.not_up_due()
+            if due != NONE:
+                threshold = min(threshold, due - self.last_act)
             return threshold
         context = int(self.ctx_thr[self.last_ctx])
         if context < threshold and (
@@ -431,7 +463,9 @@ class Home:
             hour = minute // 60
             learned = bool(self.det.learned[self.row, hour])
             limit = self.limit(minute)
-            if self.out_of_bed_now(minute) and limit == self.out_of_bed_ms:
+            if self.floor[hour] and at == self.not_up_due():
+                basis = rising.usual_text(self, at)
+            elif self.out_of_bed_now(minute) and limit == self.out_of_bed_ms:
                 basis = "out of bed at night"
             elif limit < self.thr[hour]:
                 basis = "longer than this home usually goes after that sensor"

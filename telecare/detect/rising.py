@@ -19,6 +19,17 @@ least `SLEEP_BEFORE_MS` before the deadline (back to bed at 09:00 after getting
 up is a rest, left to the 14 h rule). A morning whose resident was raised by it
 is not learned (a detector does not learn from what it flags), nor a day the
 routine tests held back.
+
+A time set for the home (`up_by`) raises at that minute whatever the usual, from
+the first morning; with both, the earlier applies.
+
+A home without a pad learns its rising the same way from the first sign of life
+after the night's stillness (a still spell of NIGHT_STILL_MS begun in the night
+floor's hours; the last such each morning). Its resident is still since the
+night when the last sign of life was the day's end (DAY_UP_MS after getting up)
+or a trip in the night (at most UP_TRIP_MS after getting up, TRIP_LEAD_MIN or
+more before the usual rising), and is then raised at the same minute, "not up by
+the usual time"; one up for the day is left to the hour's threshold.
 """
 
 from __future__ import annotations
@@ -46,15 +57,23 @@ MIN_RISE_DAYS: Final = 7
 RISE_MARGIN_MIN: Final = 120.0
 RISE_SPREADS: Final = 3.0
 SLEEP_BEFORE_MS: Final = 3 * HOUR_MS
+# a home without a pad: a still spell this long, begun in the night floor's hours, is sleep
+NIGHT_STILL_MS: Final = 2 * HOUR_MS
+# ... and a last sign of life this long after getting up is the end of the day
+DAY_UP_MS: Final = 10 * HOUR_MS
+# ... and getting up this long before the usual rising, a trip in the night
+TRIP_LEAD_MIN: Final = 120
 
 
 def got_up(home: Home, t: int) -> None:
-    """The pad says vacant at `t` (called before the home takes it): note today's rising
-    when it is in the morning window; a morning whose resident was already raised as
-    still in bed is marked not to be learned."""
+    """The resident got up at `t` (the pad's vacant; in a home without a pad, the first
+    sign of life after the night's stillness; called before the home takes it): note
+    today's rising when it is in the morning window; a morning whose resident was
+    already raised (still in bed, or still since the night) is marked not to be learned."""
     if home.rose < 0 or not RISE_FROM_MIN <= home.clock.minute_of_day(t) < RISE_UNTIL_MIN:
         return
-    home.rose = -1 if home.inact_alerted and home.presence == ASLEEP else t
+    raised = home.inact_alerted and (home.presence == ASLEEP or not home.bed_t)
+    home.rose = -1 if raised else t
 
 
 def latest_minute(home: Home) -> int | None:
@@ -76,6 +95,20 @@ def due_minute(home: Home) -> int | None:
     return min(choices) if choices else None
 
 
+def in_the_night(home: Home, t: int) -> bool:
+    """Whether getting up at `t` is a trip in the night rather than the day's rising:
+    in the evening, or TRIP_LEAD_MIN or more before the usual rising (before a week of
+    mornings is learned, before the time set for the home; with neither, never)."""
+    if home.rise_days >= MIN_RISE_DAYS:
+        usual = round(float(home.det.floats[home.row, F_RISE_MEAN]))
+    elif home.up_by != NO_UP_BY:
+        usual = int(home.up_by)
+    else:
+        return False
+    minute = home.clock.minute_of_day(t)
+    return minute >= RISE_UNTIL_MIN or minute < usual - TRIP_LEAD_MIN
+
+
 def deadline(home: Home, in_bed_since: int) -> int:
     """When a resident in bed since `in_bed_since` is due up, or NONE (no rule applies:
     the learned one off or too few mornings learned, and no time set)."""
@@ -94,6 +127,15 @@ def learn(home: Home, *, keep: bool) -> None:
     home.rise_days += 1
     learn_level(home.det.floats[home.row], F_RISE_MEAN, F_RISE_SQ,
                 float(home.clock.minute_of_day(rose)), home.rise_days)
+
+
+def usual_text(home: Home, at: int) -> str:
+    """A home without a pad: why its stillness since the night was raised now."""
+    local = home.clock.minute_of_day(at)
+    if local == home.up_by:
+        return "not up by the time set for this home"
+    usual = round(float(home.det.floats[home.row, F_RISE_MEAN]))
+    return f"not up by the usual time: about {usual // 60:02d}:{usual % 60:02d}"
 
 
 def reason(home: Home, at: int) -> str:
