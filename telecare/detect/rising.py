@@ -106,7 +106,7 @@ def in_the_night(home: Home, t: int) -> bool:
     else:
         return False
     minute = home.clock.minute_of_day(t)
-    return minute >= RISE_UNTIL_MIN or minute < usual - TRIP_LEAD_MIN
+    return bool(minute >= RISE_UNTIL_MIN or minute < usual - TRIP_LEAD_MIN)
 
 
 def deadline(home: Home, in_bed_since: int) -> int:
