@@ -2,12 +2,14 @@
 
     .venv/bin/python benchmarks/detection.py [--homes 200 --days 30 --seed 1] [--skip-sim]
 
-Three parts, each scored in the same run as its baseline:
+Four parts, each scored in the same run as its baseline:
 
 1. simulator: `python -m firmware_sim generate ... --truth` writes a log with injected
    incidents and their ground truth; the engine (via `telecare.backtest`) and a 12-hour
    timer (one timer per home reset by any sensor event) are scored on it per incident
    type: share detected, delay median and p90, false welfare alerts on incident-free homes;
+   then incidents the simulator does not make, cut into its incident-free log
+   (`injected.py`: at the bed pad, and not up in homes without one);
 2. real-home-a: false alerts on 28 recorded days, and delays on silent collapses injected
    where the annotations say the resident was at home and awake (his activity is cut
    from the collapse on; heartbeats go on);
@@ -23,176 +25,30 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 from ceiling import hidden_collapses
+from injected import incidents_part, injected_collapses
+from scoring import (
+    DAY,
+    ROOT,
+    H,
+    engine_alerts,
+    false_welfare,
+    generate,
+    score,
+    twelve_hour_timer,
+)
 
-from telecare.backtest import LogReader, alert_json, run_backtest
-from telecare.detect import Engine, Raise
-from telecare.detect.supervision import heartbeat_grace_ms
+from telecare.backtest import LogReader, run_backtest
+from telecare.detect import Engine
 from telecare.model import HubSettings, parse_rfc3339
 
-ROOT = Path(__file__).resolve().parent.parent
 REAL_HOME = ROOT.parent / "shared" / "data" / "real-home-a"
 SISFALL = ROOT.parent / "shared" / "data" / "sisfall-dev"
-H = 3_600_000
-TIMER_MS = 12 * H
-DAY = 24 * H
-GRACE_MS = heartbeat_grace_ms(60)  # the simulator's heartbeat is 60 s
-WELFARE = 3  # priority 3 or above (1-3) counts as a welfare alert raised on normal life
-
-
-# what counts as detecting each truth type: (alert types, deadline after start)
-MATCH: dict[str, tuple[tuple[str, ...], int]] = {
-    "pendant_press": (("pendant_press",), 60_000),
-    "device_fall": (("fall", "fall_detected"), 60_000),
-    "silent_collapse": (("inactivity",), DAY),
-    "night_exit_no_return": (("night_exit",), 16 * 60_000),  # return time 15 min + 1 min
-    "hub_power_loss": (("mains_lost", "hub_silent"), 150_000),
-    # the hub's last heartbeat is at most one interval before the outage starts, so silence
-    # is raised within the grace of the start; an outage no longer than the grace ends
-    # before it passes and is not expected to raise (scored apart)
-    "hub_offline": (("hub_silent",), GRACE_MS),
-    "illness": (("routine_change",), 2 * DAY),
-    "low_battery": (("low_battery",), DAY),
-    # a chattering or stuck sensor, recognised while it lasts (a stuck PIR after 3 h of it)
-    "noisy_sensor": (("sensor_fault",), 3 * DAY),
-}
-
-
-@dataclass
-class Scored:
-    """Detections and delays of one detector on one incident type."""
-
-    found: int = 0
-    total: int = 0
-    delays_min: list[float] = field(default_factory=list)
-
-    def row(self) -> tuple[str, str, str]:
-        """(share detected, median delay, p90 delay) as text."""
-        if not self.total:
-            return ("-", "-", "-")
-        share = f"{self.found}/{self.total} ({100 * self.found / self.total:.0f}%)"
-        if not self.delays_min:
-            return (share, "-", "-")
-        d = np.asarray(self.delays_min)
-        return (share, _minutes(float(np.median(d))), _minutes(float(np.percentile(d, 90))))
-
-
-def _minutes(value: float) -> str:
-    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
-
-
-def twelve_hour_timer(path: Path, tz: str) -> list[dict[str, Any]]:
-    """The baseline: one 12 h timer per home, reset by any sensor event (not heartbeats)."""
-    reader = LogReader(Engine.starting_at(0), tz=tz, settings={})
-    last: dict[int, int] = {}
-    alerts: list[dict[str, Any]] = []
-    ids = reader.engine.index.ids
-    end = 0
-    for block in reader.blocks(path):
-        sensed = block.kinds != 0
-        times, rows = block.times[sensed], block.rows[sensed]
-        end = max(end, int(block.times.max()))
-        order = np.lexsort((times, rows))
-        times, rows = times[order], rows[order]
-        first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        prev = np.empty_like(times)
-        prev[1:] = times[:-1]
-        prev[first] = [last.get(int(r), int(t)) for r, t in zip(rows[first], times[first],
-                                                                  strict=True)]
-        for i in np.flatnonzero(times - prev > TIMER_MS).tolist():
-            alerts.append({"hub_id": ids[int(rows[i])], "ts": int(prev[i]) + TIMER_MS,
-                           "type": "inactivity", "priority": 3})
-        for r, t in zip(rows[np.r_[first[1:] - 1, rows.size - 1]].tolist(),
-                        times[np.r_[first[1:] - 1, rows.size - 1]].tolist(), strict=True):
-            last[r] = t
-    for row, t in last.items():
-        if t + TIMER_MS <= end:
-            alerts.append({"hub_id": ids[row], "ts": t + TIMER_MS, "type": "inactivity",
-                           "priority": 3})
-    return alerts
-
-
-def engine_alerts(path: Path, tz: str, settings: dict[str, HubSettings]) -> tuple[
-        list[dict[str, Any]], float, int]:
-    """Run the backtest; return its alerts (ts in ms), seconds and rows."""
-    alerts: list[dict[str, Any]] = []
-
-    def keep(alert: Raise) -> None:
-        line = alert_json(alert)
-        line["ts"] = alert.at
-        alerts.append(line)
-
-    summary = run_backtest(path, tz=tz, settings=settings, on_alert=keep)
-    return alerts, summary.seconds, summary.rows
-
-
-def score(truth: list[dict[str, Any]], alerts: list[dict[str, Any]]) -> dict[str, Scored]:
-    """Match each incident to the first alert of a matching type on its hub in its window."""
-    by_hub: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for a in alerts:
-        by_hub[a["hub_id"]].append(a)
-    out: dict[str, Scored] = defaultdict(Scored)
-    for incident in truth:
-        kind = incident["type"]
-        if kind not in MATCH:
-            continue
-        types = MATCH[kind][0]
-        start = _ms(incident["start"])
-        end = _ms(incident["end"]) if incident.get("end") is not None else None
-        lo, hi = hit_window(kind, start, end)
-        label = kind
-        if kind == "hub_offline" and end is not None and end - start <= GRACE_MS:
-            label = "hub_offline no longer than grace (not expected)"
-        scored = out[label]
-        scored.total += 1
-        hits = [a["ts"] for a in by_hub[incident["hub_id"]]
-                if a["type"] in types and lo <= a["ts"] <= hi]
-        if hits:
-            scored.found += 1
-            scored.delays_min.append((min(hits) - start) / 60_000)
-    return out
-
-
-def hit_window(kind: str, start: int, end: int | None) -> tuple[int, int]:
-    """The times an alert must fall in to count: from the start to its deadline; for a
-    collapse no later than its end (once the resident is found, an alert finds nobody);
-    for an illness after its start (an alert at the onset midnight judges the day before)."""
-    hi = start + MATCH[kind][1]
-    if kind in ("silent_collapse", "noisy_sensor") and end is not None:
-        hi = min(hi, end)
-    return (start + 1 if kind == "illness" else start), hi
-
-
-def _ms(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) else parse_rfc3339(str(value))
-
-
-def false_welfare(alerts: Iterable[dict[str, Any]], homes: set[str]) -> Counter[str]:
-    """Alerts of priority 1-3 on the given (incident-free) homes, by type."""
-    return Counter(a["type"] for a in alerts if a["hub_id"] in homes and a["priority"] <= WELFARE
-                   and not a.get("suppressed_by"))
-
-
-def generate(args: argparse.Namespace, out: Path, truth: Path, rate: float) -> str | None:
-    """Run the simulator's generate command; return an error text or None."""
-    cmd = [sys.executable, "-m", "firmware_sim", "generate", "--homes", str(args.homes),
-           "--days", str(args.days), "--seed", str(args.seed), "--out", str(out),
-           "--truth", str(truth), "--incident-rate", str(rate), "--tz", args.tz]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    if done.returncode != 0:
-        return f"`{' '.join(cmd[1:])}` failed: {done.stderr.strip()[-300:]}"
-    return None
-
-
 def simulator_part(args: argparse.Namespace, work: Path) -> list[str]:
     """Generate a log with incidents and one without, backtest both, score; markdown lines."""
     log, truth_path = work / "sim.csv", work / "truth.jsonl"
@@ -263,88 +119,6 @@ def collapse_times(notes: list[tuple[int, int, str]], *, count: int, seed: int,
         if not any(s <= t <= e for s, e in away):
             out.append(t)
     return sorted(out)
-
-
-def injected_collapses(header: str, body: list[str], times: list[int], moments: list[int],
-                       work: Path, tz: str, settings: dict[str, HubSettings],
-                       ) -> tuple[Scored, Scored]:
-    """A collapse at each moment of one home's log: its lines after the moment cut but
-    heartbeats; the engine and the 12 h timer scored on each cut log (inactivity within 24 h)."""
-    ours, theirs = Scored(), Scored()
-    for at in moments:
-        cut = work / "collapse.csv"
-        with cut.open("w") as out:
-            out.write(header)
-            out.writelines(line for line, t in zip(body, times, strict=True)
-                           if t <= at or ",hub,hub,heartbeat," in line)
-        alerts, _, _ = engine_alerts(cut, tz, settings)
-        for scored, found in ((ours, alerts), (theirs, twelve_hour_timer(cut, tz))):
-            scored.total += 1
-            hits = [a["ts"] for a in found
-                    if a["type"] == "inactivity" and at < a["ts"] <= at + DAY]
-            if hits:
-                scored.found += 1
-                scored.delays_min.append((min(hits) - at) / 60_000)
-    return ours, theirs
-
-
-# the bed-pad incidents injected into the incident-free log: (label, the pad event that
-# begins it, its local hours, the first day it may fall on, whether the log is cut at the
-# first sign of life after that event (else at the event), the rule that finds it, off)
-BED_INCIDENTS: tuple[tuple[str, str, range, int, bool, HubSettings], ...] = (
-    ("Fall out of bed at night", ",bed,vacant,", range(0, 5), 2, True,
-     HubSettings(out_of_bed_min=0)),
-    ("Not up in the morning", ",bed,occupied,", range(20, 24), 9, False,
-     HubSettings(not_up=False)),
-)
-
-
-def bed_incidents_part(args: argparse.Namespace, work: Path) -> list[str]:
-    """Incidents the simulator does not make, injected into its incident-free log in homes
-    with a bed pad: a fall on the way to the toilet (cut at the first sign of life after
-    the pad says vacant between 00:00 and 05:00 local, from day 3) and a resident who
-    cannot get up (cut when the pad says occupied between 20:00 and 24:00, from day 10).
-    The engine, the engine with the rule for it off, and the 12 h timer, on the same logs."""
-    with (work / "clean.csv").open() as fh:
-        header = fh.readline()
-        lines = fh.readlines()
-    bed_hubs = sorted({line.split(",", 2)[1] for line in lines if ",bed,vacant," in line})
-    rng = np.random.default_rng(args.seed)
-    hubs = [str(h) for h in rng.choice(bed_hubs, size=min(args.night_falls, len(bed_hubs)),
-                                       replace=False)]
-    zone = ZoneInfo(args.tz)
-    out = [f"Incidents at the bed pad: {len(hubs)} homes with one (seed {args.seed}), one of "
-           "each per home, in the incident-free log (heartbeats go on after the cut).", "",
-           "| incident | engine | engine, its rule off | 12 h timer |", "|---|---|---|---|"]
-    for label, pad, hours, first_day, after_it, off_settings in BED_INCIDENTS:
-        total = [Scored() for _ in range(3)]
-        for hub in hubs:
-            body = [line for line in lines if line.split(",", 2)[1] == hub]
-            times = [parse_rfc3339(line.split(",", 1)[0]) for line in body]
-            starts = [i for i, (line, t) in enumerate(zip(body, times, strict=True))
-                      if pad in line and t >= times[0] + first_day * DAY
-                      and datetime.fromtimestamp(t / 1000, zone).hour in hours]
-            if not starts:
-                continue
-            i = starts[int(rng.integers(len(starts)))]
-            at = times[i]
-            if after_it:
-                signs = [t for line, t in zip(body[i + 1:i + 20], times[i + 1:i + 20],
-                                              strict=True)
-                         if ",hub,hub," not in line and ",battery," not in line]
-                at = signs[0] if signs else at
-            ours, timer = injected_collapses(header, body, times, [at], work, args.tz, {})
-            off, _ = injected_collapses(header, body, times, [at], work, args.tz,
-                                        {"*": off_settings})
-            for into, one in zip(total, (ours, off, timer), strict=True):
-                into.total += one.total
-                into.found += one.found
-                into.delays_min += one.delays_min
-        rows = [t.row() for t in total]
-        out += [f"| {label}: detected within 24 h | {rows[0][0]} | {rows[1][0]} | {rows[2][0]} |",
-                f"| {label}: delay median / p90 | {rows[0][1]} / {rows[0][2]} | "
-                f"{rows[1][1]} / {rows[1][2]} | {rows[2][1]} / {rows[2][2]} |"]
-    return out
 
 
 def real_home_part(args: argparse.Namespace, work: Path) -> list[str]:
@@ -438,7 +212,7 @@ def main() -> int:
     p.add_argument("--tz", default="Europe/London")
     p.add_argument("--collapses", type=int, default=40)
     p.add_argument("--night-falls", type=int, default=30,
-                   help="homes with a bed pad given a night fall and a morning not up")
+                   help="homes with a bed pad, and homes without, given each injected incident")
     p.add_argument("--copies", type=int, default=100, help="hubs in the replicated speed corpus")
     p.add_argument("--skip-sim", action="store_true")
     args = p.parse_args()
@@ -448,7 +222,7 @@ def main() -> int:
         if not args.skip_sim:
             print("\n".join(simulator_part(args, work)), "\n")
             if (work / "clean.csv").exists():
-                print("\n".join(bed_incidents_part(args, work)), "\n")
+                print("\n".join(incidents_part(args, work / "clean.csv", work)), "\n")
             sim = work / "sim.csv"
             if sim.exists():
                 print("\n".join(speed_part(sim, args.tz, "the simulator's log")), "\n")

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from detection import MATCH, engine_alerts, hit_window
+from scoring import MATCH, engine_alerts, hit_window
 
 from telecare.backtest import LogReader
 from telecare.detect import Engine

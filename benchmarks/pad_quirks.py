@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from detection import engine_alerts, false_welfare, generate, twelve_hour_timer
+from scoring import engine_alerts, false_welfare, generate, twelve_hour_timer
 
 from telecare.model import parse_rfc3339
 

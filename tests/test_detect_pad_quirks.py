@@ -92,3 +92,18 @@ def test_after_a_night_slept_off_the_mat_the_mat_is_in_doubt_for_the_night_rules
     trusted.append(ev(tenth - 80 * MIN, "bed-pad", "bed", "occupied"))
     (alert,) = inactivity(engine_for(), trusted, tenth + 32 * HOUR)
     assert alert.at == tenth + 26 * HOUR + 50 * MIN and "out of bed at night" in alert.reason
+
+
+def test_a_nap_in_the_chair_after_breakfast_leaves_the_mat_trusted() -> None:
+    """Up at 07:00 (the mat), the lounge at 07:30, nothing until 10:45: a morning nap, not
+    a night off the mat; that night, up at 03:00 and still from the hall at 03:01, is
+    raised at 03:46 by the mat's 45 min rule."""
+    day1 = DAY0 + 24 * HOUR
+    events = [*evening(0), ev(day1 + 7 * HOUR, "bed-pad", "bed", "vacant"),
+              ev(day1 + 7 * HOUR + 30 * MIN, "pir-lounge"),
+              *[e for e in evening(1) if e.event_time > day1 + 10 * HOUR + 40 * MIN],
+              ev(day1 + 24 * HOUR + 3 * HOUR, "bed-pad", "bed", "vacant"),
+              ev(day1 + 24 * HOUR + 3 * HOUR + MIN)]
+    (alert,) = inactivity(engine_for(), events, day1 + 24 * HOUR + 6 * HOUR)
+    assert alert.at == day1 + 24 * HOUR + 3 * HOUR + 46 * MIN
+    assert "out of bed at night" in alert.reason

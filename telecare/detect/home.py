@@ -54,7 +54,8 @@ if TYPE_CHECKING:
 # gaps shorter than this stay in the lowest bins, where no threshold is set: a hub's
 # silence inside one is not looked for
 SILENCE_CHECK_MS: Final = 10 * MINUTE_MS
-# still at home this long from a last sign in the night floor's hours: asleep, off the pad
+# still at home this long from a last sign from an hour before the night hours to their
+# end: asleep, off the pad (a nap in the chair after breakfast is not)
 SLEEP_OFF_PAD_MS: Final = 3 * HOUR_MS
 
 
@@ -362,11 +363,12 @@ class Home:
     def gap_end(self, t: int, late: bool) -> None:
         """A sign of life at home ends a gap: learn it, unless it was flagged, arrived late
         or spans a silence of the hub (what it did not hear says nothing of stillness).
-        A night's sleep off the pad (a long still spell at home in the night floor's
-        hours) puts the pad in doubt, as a vacant it sends while the resident is up does."""
+        A night's sleep off the pad (a long still spell at home begun from an hour before
+        the night hours to their end) puts the pad in doubt, as a vacant it sends while the
+        resident is up does."""
         gap = t - self.last_act
-        if (self.bed_t and gap >= SLEEP_OFF_PAD_MS and self.last_act > 0
-                and self.floor[self.clock.hour(self.last_act)]):
+        if (self.bed_t and gap >= SLEEP_OFF_PAD_MS and self.last_act > 0 and in_window(
+                self.clock.minute_of_day(self.last_act), self.floor_start, self.night_end)):
             self.pad_missed = t
         if self.inact_alerted:
             self.clear_inactivity(t)
