@@ -28,13 +28,18 @@ BED_MAX_MS: Final = 14 * HOUR_MS
 # up: the trip to the toilet and back, where night-time falls happen (DOMAIN.md: "out of bed
 # at night and not back within ~30 min"); one up longer has begun an early day
 UP_TRIP_MS: Final = 30 * MINUTE_MS
-# a bed pad that said vacant while the resident was taken to be up (it missed the going back
-# to bed) is not trusted for the night rules for this long
+# a bed pad that missed a going to bed (it said vacant while the resident was taken to be
+# up, or the resident slept a night at home off it) is not trusted for the night rules for
+# this long
 PAD_DOUBT_MS: Final = 14 * 24 * HOUR_MS
 # toilet activity closer together than this is one visit
 VISIT_GAP_MS: Final = 10 * MINUTE_MS
 
 # columns of `ints` (one row per home)
+# I_UP_AT: when the resident last got up (the pad's vacant; without a pad, the first sign
+# of life after the night's stillness); I_VACANT_AT: the pad's vacant not yet shown by
+# another sign of life (0: none); I_PADS_IN: bit set of the home's pads saying occupied;
+# I_PAD_MISSED: when the pad last missed a going to bed
 (
     I_PRESENCE, I_LAST_ACT, I_DOOR_T, I_DOOR_CLOSED, I_BED_T, I_SINCE, I_INACT_DL,
     I_INACT_ALERTED, I_EXIT_DL, I_EXIT_ALERTED, I_OPEN_DL, I_OPEN_ALERTED, I_DAY_DL,
