@@ -203,13 +203,17 @@ class LogReader:
         n = len(self.engine.index)
         if self._beating.shape[0] < n:
             self._beating = np.r_[self._beating, np.zeros(n - self._beating.shape[0], bool)]
-        new = np.unique(rows[beats & ~self._beating[rows]])
-        if new.size:
-            first = {int(r): int(times[beats & (rows == r)].min()) for r in new.tolist()}
+        starting = beats & ~self._beating[rows]
+        if starting.any():
+            # each hub's first heartbeat in the block (lines are in file order, not time's)
+            hub, at = rows[starting], times[starting]
+            order = np.lexsort((at, hub))
+            hub, at = hub[order], at[order]
+            first = np.r_[True, hub[1:] != hub[:-1]]
             ids = self.engine.index.ids
-            for row, at in first.items():
-                self.engine.supervision.watch(ids[row], self.heartbeat_s, at)
-            self._beating[new] = True
+            for row, t in zip(hub[first].tolist(), at[first].tolist(), strict=True):
+                self.engine.supervision.watch(ids[row], self.heartbeat_s, t)
+            self._beating[hub] = True
         heard: np.ndarray = beats
         return heard
 
