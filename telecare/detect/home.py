@@ -129,14 +129,15 @@ class Home:
             self.today[(local // HOUR_MS) % 24] += 1
             self.touch(t)
             return
-        self.confirm_up(t)
+        if self.vacant_at:
+            self.confirm_up(t)
         if toilet and in_window((local // MINUTE_MS) % 1440, self.night_start, self.night_end):
             if t - self.last_toilet > VISIT_GAP_MS:
                 self.visits += 1
             self.last_toilet = t
         presence = self.presence
         if presence == HOME:
-            if not late:
+            if not late and t - self.last_act >= rising.NIGHT_STILL_MS:
                 self.woke(t)
             self.gap_end(t, late)
         elif presence == DOOR:
@@ -163,7 +164,8 @@ class Home:
 
     def exit_door(self, t: int, opened: bool, late: bool) -> None:
         """The front (or back) door opened or closed."""
-        self.confirm_up(t)
+        if self.vacant_at:
+            self.confirm_up(t)
         same_passage = self.door_t > 0 and t - self.door_t <= PASSAGE_MS
         self.door_t = t
         self.door_closed = 0 if opened else 1
@@ -188,7 +190,7 @@ class Home:
             self.set_inactivity()
             return
         if self.presence == HOME:
-            if not late:
+            if not late and t - self.last_act >= rising.NIGHT_STILL_MS:
                 self.woke(t)
             self.gap_end(t, late)
         else:
@@ -253,12 +255,12 @@ class Home:
         self.set_inactivity()
 
     def woke(self, t: int) -> None:
-        """A home without a bed pad: a sign of life at home ending a still spell of
-        NIGHT_STILL_MS or more begun in the night floor's hours is the resident getting
-        up (the last such each morning is the day's rising, as the pad's last vacant is)."""
+        """A sign of life at home at `t` ending a still spell of NIGHT_STILL_MS or more
+        (the callers check its length): in a home without a bed pad, when the spell began
+        in the night floor's hours, the resident getting up (the last such each morning
+        is the day's rising, as the pad's last vacant is)."""
         last = self.last_act
-        if (not self.bed_t and last > 0 and t - last >= rising.NIGHT_STILL_MS
-                and self.floor[self.clock.hour(last)]):
+        if not self.bed_t and last > 0 and self.floor[self.clock.hour(last)]:
             self.up_at = t
             rising.got_up(self, t)
 
@@ -323,16 +325,17 @@ class Home:
         hour = minute // 60
         threshold = int(self.thr[hour])
         if self.floor[hour]:
-            if self.bed_t and not self.pad_trusted():
+            if not self.bed_t:
+                due = self.not_up_due()
+                if due != NONE:
+                    threshold = min(threshold, due - self.last_act)
+            elif not self.pad_trusted():
                 # sleep may not show on the pad tonight: the floor, as in a home without one
                 floor = min(int(self.det.fallback[self.row, hour]),
                             int(learning.TIMER_MIN) * MINUTE_MS)
                 threshold = max(threshold, floor)
             elif self.out_of_bed_now(minute):
                 threshold = min(threshold, self.out_of_bed_ms)
-            due = self.not_up_due()
-            if due != NONE:
-                threshold = min(threshold, due - self.last_act)
             return threshold
         context = int(self.ctx_thr[self.last_ctx])
         if context < threshold and (

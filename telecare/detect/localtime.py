@@ -1,7 +1,8 @@
 """Local time of day for time-of-day rules, fast enough to call once per event.
 
-Offsets are cached per zone for the UTC hour they were computed in, so a
-stream in time order costs one `zoneinfo` call per zone per hour.
+Offsets are cached per zone and UTC hour (taken at the hour's start), so each
+zone costs one `zoneinfo` call per hour ever met, however the homes sharing it
+interleave (a backtest walks one home's block of hours, then the next home's).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from zoneinfo import ZoneInfo
 HOUR_MS: Final = 3_600_000
 DAY_MS: Final = 86_400_000
 MINUTE_MS: Final = 60_000
+# hours of offsets a zone keeps (about eleven years), then starts again
+HOURS_KEPT: Final = 100_000
 
 
 class LocalClock:
     """One IANA zone: UTC offset, local hour and local day of an epoch-ms time."""
 
-    __slots__ = ("hi", "lo", "off", "zone", "zone_name")
+    __slots__ = ("by_hour", "hi", "lo", "off", "zone", "zone_name")
 
     def __init__(self, zone_name: str) -> None:
         self.zone_name = zone_name
@@ -26,14 +29,23 @@ class LocalClock:
         self.lo = 1
         self.hi = 0
         self.off = 0
+        self.by_hour: dict[int, int] = {}
 
     def offset(self, t: int) -> int:
-        """Return the zone's UTC offset in ms at time t."""
+        """Return the zone's UTC offset in ms at time t (as at the start of its UTC hour)."""
         if not self.lo <= t < self.hi:
-            self.lo = t - t % HOUR_MS
+            hour = t // HOUR_MS
+            off = self.by_hour.get(hour)
+            if off is None:
+                if len(self.by_hour) > HOURS_KEPT:
+                    self.by_hour.clear()
+                at = datetime.fromtimestamp(hour * HOUR_MS / 1000, UTC).astimezone(self.zone)
+                delta = at.utcoffset()
+                off = int(delta.total_seconds() * 1000) if delta is not None else 0
+                self.by_hour[hour] = off
+            self.lo = hour * HOUR_MS
             self.hi = self.lo + HOUR_MS
-            delta = datetime.fromtimestamp(t / 1000, UTC).astimezone(self.zone).utcoffset()
-            self.off = int(delta.total_seconds() * 1000) if delta is not None else 0
+            self.off = off
         return self.off
 
     def local(self, t: int) -> int:
