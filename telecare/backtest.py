@@ -187,11 +187,14 @@ class LogReader:
             (roles == R_HUB) & (codes != E_HEARTBEAT)
         )
         rare = self._events(batch, np.flatnonzero(rare_mask), times) if rare_mask.any() else []
+        # the lines that prove a hub's link was up at their time: its heartbeats
         beats = (roles == R_HUB) & (codes == E_HEARTBEAT)
-        return Block(times, rows, kinds, rare, self._heard(rows, times, beats))
+        self._supervise_from_first_beat(rows, times, beats)
+        return Block(times, rows, kinds, rare, beats)
 
-    def _heard(self, rows: np.ndarray, times: np.ndarray, beats: np.ndarray) -> np.ndarray:
-        """Which lines prove the hub's link was up at their time: its heartbeats.
+    def _supervise_from_first_beat(self, rows: np.ndarray, times: np.ndarray,
+                                   beats: np.ndarray) -> None:
+        """Start supervising each hub at its first heartbeat in the log.
 
         A log carries device times: events a hub held through a network outage are written
         at the time they happened, inside the outage, though they reached the service after
@@ -214,8 +217,6 @@ class LogReader:
             for row, t in zip(hub[first].tolist(), at[first].tolist(), strict=True):
                 self.engine.supervision.watch(ids[row], self.heartbeat_s, t)
             self._beating[hub] = True
-        heard: np.ndarray = beats
-        return heard
 
     def heartbeatless(self) -> list[str]:
         """Hubs met in the log that have sent no heartbeat so far."""

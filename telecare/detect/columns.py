@@ -117,6 +117,11 @@ def level(floats: np.ndarray, mean: int, square: int) -> tuple[float, float]:
     return m, math.sqrt(max(float(floats[square]) - m * m, 0.0))
 
 
+def clock_text(minute: int) -> str:
+    """A local minute of the day as "07:05"."""
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
 def hours_text(ms: int) -> str:
     """A length of time as "3 h 05 min"."""
     minutes = ms // MINUTE_MS

@@ -41,6 +41,7 @@ from telecare.detect.columns import (
     R_FALLBACK_MS,
     UP_TRIP_MS,
     VISIT_GAP_MS,
+    clock_text,
     hours_text,
 )
 from telecare.detect.decisions import Clear, Decision, Raise
@@ -456,7 +457,7 @@ class Home:
         self.inact_alerted = 1
         if self.presence == ASLEEP and self.vacant_at:
             local = self.clock.minute_of_day(self.vacant_at)
-            reason = (f"bed pad vacant since {local // 60:02d}:{local % 60:02d} local and no "
+            reason = (f"bed pad vacant since {clock_text(local)} local and no "
                       f"sign of life elsewhere since (gone to bed {hours_text(at - self.bed_t)}"
                       " ago)")
         elif self.presence == ASLEEP and at < self.bed_t + BED_MAX_MS:

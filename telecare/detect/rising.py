@@ -42,6 +42,7 @@ from telecare.detect.columns import (
     F_RISE_SQ,
     NO_UP_BY,
     NONE,
+    clock_text,
     hours_text,
     learn_level,
     level,
@@ -135,7 +136,7 @@ def usual_text(home: Home, at: int) -> str:
     if local == home.up_by:
         return "not up by the time set for this home"
     usual = round(float(home.det.floats[home.row, F_RISE_MEAN]))
-    return f"not up by the usual time: about {usual // 60:02d}:{usual % 60:02d}"
+    return f"not up by the usual time: about {clock_text(usual)}"
 
 
 def reason(home: Home, at: int) -> str:
@@ -143,8 +144,8 @@ def reason(home: Home, at: int) -> str:
     local = home.clock.minute_of_day(at)
     in_bed = hours_text(at - home.bed_t)
     if local == home.up_by:
-        return (f"still in bed at {local // 60:02d}:{local % 60:02d} local, the time set for "
+        return (f"still in bed at {clock_text(local)} local, the time set for "
                 f"this home (in bed for {in_bed})")
     usual = round(float(home.det.floats[home.row, F_RISE_MEAN]))
-    return (f"still in bed at {local // 60:02d}:{local % 60:02d} local where up by about "
-            f"{usual // 60:02d}:{usual % 60:02d} is usual (in bed for {in_bed})")
+    return (f"still in bed at {clock_text(local)} local where up by about "
+            f"{clock_text(usual)} is usual (in bed for {in_bed})")
