@@ -122,11 +122,17 @@ def incidents_part(args: argparse.Namespace, clean_log: Path, work: Path) -> lis
         kind = sorted(pads) if with_pad else [hub for hub in every if hub not in pads]
         hubs = [str(h) for h in rng.choice(kind, size=min(args.night_falls, len(kind)),
                                            replace=False)]
+        # each chosen home's lines and their times, taken from the log once
+        logs: dict[str, tuple[list[str], list[int]]] = {hub: ([], []) for hub in hubs}
+        for line in lines:
+            home = logs.get(line.split(",", 2)[1])
+            if home is not None:
+                home[0].append(line)
+                home[1].append(parse_rfc3339(line.split(",", 1)[0]))
         for incident in (i for i in INCIDENTS if i.with_pad == with_pad):
             total = [Scored() for _ in range(3)]
             for hub in hubs:
-                body = [line for line in lines if line.split(",", 2)[1] == hub]
-                times = [parse_rfc3339(line.split(",", 1)[0]) for line in body]
+                body, times = logs[hub]
                 starts = incident.moments(body, times, zone)
                 if not starts:
                     continue
