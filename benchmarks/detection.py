@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from ceiling import hidden_collapses
 from injected import incidents_part, injected_collapses
+from real_homes import RecordedHome, recorded_homes
 from scoring import (
     DAY,
     ROOT,
@@ -122,32 +123,40 @@ def collapse_times(notes: list[tuple[int, int, str]], *, count: int, seed: int,
 
 
 def real_home_part(args: argparse.Namespace, work: Path) -> list[str]:
-    """False alerts on the recorded home, and delays on injected collapses."""
-    events = REAL_HOME / "events.csv"
-    notes = annotated_intervals(REAL_HOME / "annotations.csv")
-    engine, _, rows = engine_alerts(events, "UTC", {})
-    timer = twelve_hour_timer(events, "UTC")
-    with events.open() as fh:
+    """Each recorded home: false alerts on its days, and delays on injected collapses."""
+    lines = []
+    for home in recorded_homes(work):
+        lines += recorded_home_lines(home, args, work) + [""]
+    return lines
+
+
+def recorded_home_lines(home: RecordedHome, args: argparse.Namespace, work: Path) -> list[str]:
+    """False alerts on one recorded home, and delays on collapses injected into it."""
+    notes = annotated_intervals(home.annotations)
+    engine, _, rows = engine_alerts(home.events, "UTC", {})
+    timer = twelve_hour_timer(home.events, "UTC")
+    with home.events.open() as fh:
         lines_in = fh.readlines()
     header, body = lines_in[0], lines_in[1:]
     times = [parse_rfc3339(line.split(",", 1)[0]) for line in body]
     first, last = times[0], times[-1]
     days = (last - first) / DAY
     # collapses from day 8 on (the engine has had a week to learn), within the annotated span
-    # (the annotations stop on 03-21 while the events go on: no claim of "at home" after that)
+    # (real-home-a's annotations stop on 03-21 while the events go on: no claim of "at home"
+    # after that)
     annotated_until = max(e for _, e, _ in notes)
     injected = collapse_times(notes, count=args.collapses, seed=args.seed, first=first + 8 * DAY,
                               last=min(last - DAY, annotated_until))
     ours, theirs = injected_collapses(header, body, times, injected, work, "UTC", {})
-    fa_engine = false_welfare(engine, {"H-dev-A"})
-    fa_timer = false_welfare(timer, {"H-dev-A"})
+    fa_engine = false_welfare(engine, {home.hub_id})
+    fa_timer = false_welfare(timer, {home.hub_id})
     return [
-        f"real-home-a: {rows:,} events over {days:.1f} days (contact sensors only); "
+        f"{home.name} ({home.about}): {rows:,} events over {days:.1f} days; "
         f"{len(injected)} collapses injected from day 8 at annotated at-home-and-awake times "
         f"(seed {args.seed}).", "",
-        "| real-home-a | engine | 12 h timer |", "|---|---|---|",
-        f"| false welfare alerts (28 days) | {sum(fa_engine.values())} {dict(fa_engine)} | "
-        f"{sum(fa_timer.values())} |",
+        f"| {home.name} | engine | 12 h timer |", "|---|---|---|",
+        f"| false welfare alerts ({days:.0f} days) | {sum(fa_engine.values())} "
+        f"{dict(fa_engine)} | {sum(fa_timer.values())} |",
         f"| false welfare alerts per month | {30 * sum(fa_engine.values()) / days:.2f} | "
         f"{30 * sum(fa_timer.values()) / days:.2f} |",
         f"| injected collapses detected within 24 h | {ours.row()[0]} | {theirs.row()[0]} |",
