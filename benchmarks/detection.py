@@ -126,7 +126,7 @@ def real_home_part(args: argparse.Namespace, work: Path) -> list[str]:
     """Each recorded home: false alerts on its days, and delays on injected collapses."""
     lines = []
     for home in recorded_homes(work):
-        lines += recorded_home_lines(home, args, work) + [""]
+        lines += [*recorded_home_lines(home, args, work), ""]
     return lines
 
 

@@ -49,6 +49,7 @@ from telecare.detect.kinds import (
     K_EXIT_CLOSED,
     K_EXIT_OPEN,
     K_NONE,
+    K_SEATED,
     K_TOILET,
     KIND_MASK,
 )
@@ -208,7 +209,10 @@ class AmbientDetectors:
                     or t > home.open_dl):
                 home.fire_until(t - 1)
             late = t <= late_before
-            if kind in (K_ACTIVITY, K_TOILET, K_BEDROOM):
+            if t >= home.last_act:
+                # the newest sign of life says whether the resident has just sat down
+                home.seated_at = t if kind == K_SEATED else 0
+            if kind in (K_ACTIVITY, K_TOILET, K_BEDROOM, K_SEATED):
                 home.activity(t, kind == K_TOILET, late, bedroom=kind == K_BEDROOM)
             elif kind in (K_EXIT_OPEN, K_EXIT_CLOSED):
                 home.exit_door(t, kind == K_EXIT_OPEN, late)

@@ -39,15 +39,16 @@ VISIT_GAP_MS: Final = 10 * MINUTE_MS
 # I_UP_AT: when the resident last got up (the pad's vacant; without a pad, the first sign
 # of life after the night's stillness); I_VACANT_AT: the pad's vacant not yet shown by
 # another sign of life (0: none); I_PADS_IN: bit set of the home's pads saying occupied;
-# I_PAD_MISSED: when the pad last missed a going to bed
+# I_PAD_MISSED: when the pad last missed a going to bed; I_SEATED_AT: when a chair pad said
+# occupied, the last sign of life since (0: the resident is not known to be seated)
 (
     I_PRESENCE, I_LAST_ACT, I_DOOR_T, I_DOOR_CLOSED, I_BED_T, I_SINCE, I_INACT_DL,
     I_INACT_ALERTED, I_EXIT_DL, I_EXIT_ALERTED, I_OPEN_DL, I_OPEN_ALERTED, I_DAY_DL,
     I_NIGHT_DL, I_FIRST_SEEN, I_VISITS, I_LAST_TOILET, I_HELD_STREAK, I_NIGHTS_SEEN,
     I_DAYS_SEEN, I_RING0, I_RING1, I_ACTIVE, I_LAST_CTX, I_BED_DAYS, I_UP_AT, I_ROSE,
-    I_RISE_DAYS, I_VACANT_AT, I_PADS_IN, I_PAD_MISSED,
-) = range(31)
-N_INTS: Final = 31
+    I_RISE_DAYS, I_VACANT_AT, I_PADS_IN, I_PAD_MISSED, I_SEATED_AT,
+) = range(32)
+N_INTS: Final = 32
 # columns of `floats`
 # F_DAY_P, F_DAY_RATIO: the last judged day's p (low activity) and count over expected
 # F_BED_TODAY: ms in bed today outside the night floor; F_BED_MEAN, F_BED_SQ: the usual

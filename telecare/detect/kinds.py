@@ -20,10 +20,11 @@ K_EXIT_CLOSED: Final = 4
 K_BED_IN: Final = 5  # bed pad occupied
 K_BED_OUT: Final = 6  # bed pad vacant
 K_BEDROOM: Final = 7  # motion in a bedroom: the resident up, or a sleeper turning over
+K_SEATED: Final = 8  # a chair pad occupied: the resident sat down (its vacant is K_ACTIVITY)
 # an ambient code carries its kind in the low bits and its context above them: which of the
 # home's devices gave the sign of life (its slot) and which way (1 for closed or vacant)
-KIND_MASK: Final = 7
-CONTEXT_SHIFT: Final = 3
+KIND_MASK: Final = 15
+CONTEXT_SHIFT: Final = 4
 
 # device roles
 R_NONE: Final = 0
@@ -35,7 +36,8 @@ R_ALARM: Final = 5  # pendant, wearable fall detector, smoke: handled per event
 R_ACCEL: Final = 6  # raw wearable windows: the fall detector's input
 R_HUB: Final = 7
 R_BEDROOM: Final = 8  # a motion sensor in a bedroom
-N_ROLES: Final = 9
+R_CHAIR: Final = 9  # a chair pad (one in a bathroom counts as toilet activity)
+N_ROLES: Final = 10
 
 EXIT_LOCATIONS: Final = frozenset({"front", "back", "front door", "back door", "entrance"})
 TOILET_LOCATIONS: Final = frozenset({"bathroom", "toilet", "wc", "ensuite", "en-suite", "washroom"})
@@ -76,6 +78,8 @@ def device_role(type_: str, location: str) -> int:
     place = location.strip().lower()
     if type_ == "motion" and "bed" in place:
         return R_BEDROOM
+    if type_ == "chair" and place not in TOILET_LOCATIONS:
+        return R_CHAIR
     if type_ in ("motion", "usage", "chair"):
         return R_TOILET if place in TOILET_LOCATIONS else R_ACTIVITY
     if type_ == "door":
@@ -101,6 +105,7 @@ def _kind_table() -> np.ndarray:
         table[R_ACTIVITY, code] = K_ACTIVITY
         table[R_TOILET, code] = K_TOILET
         table[R_BEDROOM, code] = K_BEDROOM
+        table[R_CHAIR, code] = K_ACTIVITY
         # pressing a pendant or cancelling an alarm is a sign of life too
         if name in ("press", "cancel", "fall"):
             table[R_ALARM, code] = K_ACTIVITY
@@ -108,6 +113,7 @@ def _kind_table() -> np.ndarray:
     table[R_EXIT_DOOR, EVENT_CODE["closed"]] = K_EXIT_CLOSED
     table[R_BED, EVENT_CODE["occupied"]] = K_BED_IN
     table[R_BED, EVENT_CODE["vacant"]] = K_BED_OUT
+    table[R_CHAIR, EVENT_CODE["occupied"]] = K_SEATED
     return table
 
 

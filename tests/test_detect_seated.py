@@ -1,0 +1,113 @@
+"""A resident on a chair pad: seated, not on the floor (plain data, no clock). Recorded real
+homes sit four to six hours in the chair, and watch television in the small hours."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from telecare.detect import Decision, Engine, Raise
+from telecare.model import AlertType, Event, HubSettings
+
+HUB = "H-seat-1"
+MIN = 60_000
+HOUR = 60 * MIN
+# a Monday, 00:00 UTC
+DAY0 = int(datetime(2026, 3, 2, tzinfo=UTC).timestamp() * 1000)
+
+
+def ev(at: int, device: str = "pir-hall", type_: str = "motion", event: str = "active") -> Event:
+    return Event(hub_id=HUB, seq=at // 1000, device_id=device, type=type_, event=event, ts=at,
+                 event_time=at, received_at=at, channel="event")
+
+
+def sit(at: int) -> Event:
+    return ev(at, "seat", "chair", "occupied")
+
+
+def stand(at: int) -> Event:
+    return ev(at, "seat", "chair", "vacant")
+
+
+def engine_for(settings: HubSettings | None = None) -> Engine:
+    engine = Engine.starting_at(DAY0)
+    engine.configure(HUB, tz="UTC", settings=settings or HubSettings())
+    for device, type_, location in (("pir-hall", "motion", "hall"),
+                                    ("seat", "chair", "living"),
+                                    ("bed-pad", "bed", "bedroom")):
+        engine.register_device(HUB, device, type_, location)
+    return engine
+
+
+def inactivity(engine: Engine, events: list[Event], until: int) -> list[Raise]:
+    out: list[Decision] = engine.observe(sorted(events, key=lambda e: e.event_time))
+    out += engine.advance(until + engine.lateness_ms)
+    return [d for d in out if isinstance(d, Raise) and d.type is AlertType.INACTIVITY]
+
+
+def about(start_h: int, end_h: int) -> list[Event]:
+    """Up and about on the first day from start_h to end_h, a sign of life every 20 min."""
+    return [ev(DAY0 + start_h * HOUR + k * 20 * MIN) for k in range(3 * (end_h - start_h) + 1)]
+
+
+def morning() -> list[Event]:
+    """Up and about from 08:00 to 12:00."""
+    return about(8, 12)
+
+
+def test_an_afternoon_in_the_chair_is_no_alarm_while_the_home_is_learning() -> None:
+    """Sat down at 12:10 on the first day and still there at 16:30 (4 h 20 min): the 4 h
+    fixed timer would have raised at 16:10; seated, nothing is raised."""
+    engine = engine_for()
+    sat = DAY0 + 12 * HOUR + 10 * MIN
+    events = [*morning(), sit(sat), stand(sat + 4 * HOUR + 20 * MIN),
+              ev(sat + 4 * HOUR + 21 * MIN)]
+    assert inactivity(engine, events, sat + 5 * HOUR) == []
+
+
+def test_a_resident_seated_and_still_for_six_hours_is_raised() -> None:
+    """Sat down at 12:10 and nothing since: raised at 18:10, saying the resident is seated."""
+    engine = engine_for()
+    sat = DAY0 + 12 * HOUR + 10 * MIN
+    (alert,) = inactivity(engine, [*morning(), sit(sat)], sat + 7 * HOUR)
+    assert alert.at == sat + 6 * HOUR and alert.priority == 3
+    assert "seated" in alert.reason
+
+
+def test_leaving_the_chair_and_then_nothing_is_judged_as_before() -> None:
+    """Up from the chair at 12:30 and nothing after: the fixed 4 h timer raises at 16:30."""
+    engine = engine_for()
+    up = DAY0 + 12 * HOUR + 30 * MIN
+    events = [*morning(), sit(DAY0 + 12 * HOUR + 10 * MIN), stand(up)]
+    (alert,) = inactivity(engine, events, up + 6 * HOUR)
+    assert alert.at == up + 4 * HOUR
+    assert "fixed timer" in alert.reason
+
+
+def test_up_in_the_night_to_the_chair_is_not_out_of_bed_and_still() -> None:
+    """In bed at 22:40, up at 00:40 and on the chair a minute later until 01:50: nothing is
+    raised (the out-of-bed rule would have raised at 01:26); the same night without the
+    chair is still raised at 45 min."""
+    bedtime = DAY0 + 22 * HOUR + 40 * MIN
+    up = DAY0 + 24 * HOUR + 40 * MIN
+    before = [*about(8, 22), ev(DAY0 + 22 * HOUR + 30 * MIN),
+              ev(bedtime, "bed-pad", "bed", "occupied"), ev(up, "bed-pad", "bed", "vacant"),
+              ev(up + 30_000)]
+    seated = engine_for()
+    events = [*before, sit(up + MIN), stand(up + 70 * MIN), ev(up + 71 * MIN),
+              ev(up + 72 * MIN, "bed-pad", "bed", "occupied")]
+    assert inactivity(seated, events, up + 3 * HOUR) == []
+    fallen = engine_for()
+    (alert,) = inactivity(fallen, before, up + 3 * HOUR)
+    assert alert.at == up + 30_000 + 45 * MIN
+    assert "out of bed at night" in alert.reason
+
+
+def test_a_chair_pad_in_a_bathroom_is_toilet_activity_not_a_seat() -> None:
+    """A commode pad counts night-time toilet visits and seats nobody: its occupied and then
+    nothing is judged by the fixed timer (4 h), not the seated minimum (6 h)."""
+    engine = engine_for()
+    engine.register_device(HUB, "commode", "chair", "bathroom")
+    sat = DAY0 + 12 * HOUR + 10 * MIN
+    events = [*morning(), ev(sat, "commode", "chair", "occupied")]
+    (alert,) = inactivity(engine, events, sat + 7 * HOUR)
+    assert alert.at == sat + 4 * HOUR
