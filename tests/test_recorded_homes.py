@@ -4,6 +4,7 @@ converted as a hub would report them, and backtested for false welfare alerts.""
 from __future__ import annotations
 
 import csv
+import itertools
 from pathlib import Path
 
 from firmware_sim.recorded import ordonez_home
@@ -38,7 +39,7 @@ def test_a_recording_becomes_an_event_log_a_hub_would_have_sent(tmp_path: Path) 
     door = [r["event"] for r in rows if r["device_id"] == "front-door"]
     assert door[:4] == ["open", "closed", "open", "closed"] and len(door) % 2 == 0
     beats = [parse_rfc3339(r["ts"]) for r in rows if r["device_id"] == "hub"]
-    assert {b - a for a, b in zip(beats, beats[1:], strict=False)} == {60_000}
+    assert {b - a for a, b in itertools.pairwise(beats)} == {60_000}
     # the shower PIR on 2011-11-28 10:25:44-10:32:06 reports at its start and every 2 min
     shower = [r["ts"] for r in rows if r["device_id"] == "shower-pir-bathroom"
               and r["ts"].startswith("2011-11-28T10:")]
