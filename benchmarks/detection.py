@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from ceiling import hidden_collapses
 from injected import incidents_part, injected_collapses
-from real_homes import RecordedHome, recorded_homes
+from real_homes import ORDONEZ, RecordedHome, recorded_homes
 from scoring import (
     DAY,
     ROOT,
@@ -125,7 +125,7 @@ def collapse_times(notes: list[tuple[int, int, str]], *, count: int, seed: int,
 def real_home_part(args: argparse.Namespace, work: Path) -> list[str]:
     """Each recorded home: false alerts on its days, and delays on injected collapses."""
     lines = []
-    for home in recorded_homes(work):
+    for home in recorded_homes(work, args.ordonez):
         lines += [*recorded_home_lines(home, args, work), ""]
     return lines
 
@@ -224,6 +224,8 @@ def main() -> int:
                    help="homes with a bed pad, and homes without, given each injected incident")
     p.add_argument("--copies", type=int, default=100, help="hubs in the replicated speed corpus")
     p.add_argument("--skip-sim", action="store_true")
+    p.add_argument("--ordonez", type=Path, default=ORDONEZ,
+                   help="folder with the Ordóñez homes' Sensors and ADLs files (not shipped)")
     args = p.parse_args()
     print(f"run {datetime.now().isoformat(timespec='minutes')}\n")
     with tempfile.TemporaryDirectory() as tmp:

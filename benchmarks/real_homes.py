@@ -1,8 +1,11 @@
 """Recorded real homes for the detection benchmark, each as an event log and annotations.
 
-real-home-a comes converted in `../shared/data/`; the two homes of Ordóñez et al.
-(`benchmarks/data/ordonez/`) are converted by `firmware_sim.recorded` into the work
-folder on each run.
+real-home-a comes converted in `../shared/data/`. The two homes of Ordóñez et al. (the
+UCI data set "Activities of Daily Living (ADLs) Recognition Using Binary Sensors") are
+not in this repository: their authors' terms prohibit any commercial use. Given a
+folder holding the authors' `OrdonezA_Sensors.txt`, `OrdonezA_ADLs.txt` and the same
+for B (`--ordonez DIR`, by default `../shared/data/ordonez`), `firmware_sim.recorded`
+converts them into the work folder.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from firmware_sim.recorded import ordonez_home
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
-ORDONEZ = ROOT / "benchmarks" / "data" / "ordonez"
+ORDONEZ = SHARED / "ordonez"
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class RecordedHome:
     about: str
 
 
-def recorded_homes(work: Path) -> list[RecordedHome]:
+def recorded_homes(work: Path, ordonez: Path = ORDONEZ) -> list[RecordedHome]:
     """Every recorded home there is data for, converted into `work` where needed."""
     homes = []
     a = SHARED / "real-home-a"
@@ -37,7 +40,7 @@ def recorded_homes(work: Path) -> list[RecordedHome]:
                                   a / "annotations.csv", "contact sensors only, out at work"))
     for name, hub, about in (("A", "H-ordonez-a", "PIRs, bed and seat pads, contacts"),
                              ("B", "H-ordonez-b", "doorway PIRs, bed and seat pads, contacts")):
-        sensors, adls = ORDONEZ / f"Ordonez{name}_Sensors.txt", ORDONEZ / f"Ordonez{name}_ADLs.txt"
+        sensors, adls = ordonez / f"Ordonez{name}_Sensors.txt", ordonez / f"Ordonez{name}_ADLs.txt"
         if sensors.exists() and adls.exists():
             events, notes = ordonez_home(sensors, adls, hub, work)
             homes.append(RecordedHome(f"ordonez-{name.lower()}", hub, events, notes, about))

@@ -1,6 +1,7 @@
 """Recorded real homes turned into the event-log CSV of docs/protocol.md.
 
-The two homes of Ordóñez et al. (`benchmarks/data/ordonez/`, see its README) come
+The two homes of Ordóñez et al. (the UCI data set "Activities of Daily Living (ADLs)
+Recognition Using Binary Sensors", not shipped here: see benchmarks/real_homes.py) come
 as the authors published them: one line per sensor activation, its start and end.
 `ordonez_home` writes one as a hub would have reported it:
 
