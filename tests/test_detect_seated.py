@@ -111,3 +111,22 @@ def test_a_chair_pad_in_a_bathroom_is_toilet_activity_not_a_seat() -> None:
     events = [*morning(), ev(sat, "commode", "chair", "occupied")]
     (alert,) = inactivity(engine, events, sat + 7 * HOUR)
     assert alert.at == sat + 4 * HOUR
+
+
+def test_a_home_whose_sits_were_short_gets_its_usual_timer_not_six_hours() -> None:
+    """Six sits of 30 min on the first afternoon (nothing else seen while seated), a night
+    in bed: on the second day a resident still from sitting down at 10:00 is raised at the
+    4 h fixed timer, since 1.25 times the longest sit so far is less; a home with no sits
+    seen waits 6 h (above)."""
+    engine = engine_for()
+    events = [*morning()]
+    for k in range(6):
+        start = DAY0 + 12 * HOUR + 20 * MIN + k * HOUR
+        events += [sit(start), stand(start + 30 * MIN), ev(start + 31 * MIN)]
+    events += [e for e in about(18, 22) if e.event_time > DAY0 + 17 * HOUR + 51 * MIN]
+    events += [ev(DAY0 + 22 * HOUR + 10 * MIN, "bed-pad", "bed", "occupied"),
+               ev(DAY0 + 32 * HOUR, "bed-pad", "bed", "vacant"), ev(DAY0 + 32 * HOUR + MIN)]
+    sat = DAY0 + 24 * HOUR + 10 * HOUR
+    events += [ev(sat - HOUR), ev(sat - 30 * MIN), sit(sat)]
+    (alert,) = inactivity(engine, events, sat + 7 * HOUR)
+    assert alert.at == sat + 4 * HOUR

@@ -58,10 +58,10 @@ SILENCE_CHECK_MS: Final = 10 * MINUTE_MS
 # still at home this long from a last sign from an hour before the night hours to their
 # end: asleep, off the pad (a nap in the chair after breakfast is not)
 SLEEP_OFF_PAD_MS: Final = 3 * HOUR_MS
-# a resident who sat down (a chair pad's occupied, nothing since) in an hour not yet learned
-# is given at least this long: in a recorded home whose living room only the seat pad sees,
-# sits from 16:10 to 20:19 and from 19:29 to 23:52 raised the 4 h fixed timer in its first
-# days; its afternoons in the chair ran to 5 h 49 min (one, into the night, 8 h 39 min)
+# a resident who sat down (a chair pad's occupied, nothing since) in an hour not yet learned,
+# before five sits are learned (`learning.seated_limit_min`), is given at least this long: in
+# a recorded home whose living room only the seat pad sees, a sit from 16:10 to 20:19 on its
+# first day raised the 4 h fixed timer; its afternoons in the chair ran to 5 h 49 min
 SEATED_FALLBACK_MS: Final = 6 * HOUR_MS
 
 
@@ -329,8 +329,8 @@ class Home:
         stillness) runs out before the night floor. With a working bed pad, a resident out
         of bed in the night hours is held to `out_of_bed_ms` at most, unless seated. A
         resident seated (a chair pad's occupied the last sign of life) is judged in the
-        night floor's hours as in a home without a bed pad, and in an hour not yet learned
-        given at least SEATED_FALLBACK_MS."""
+        night hours as in a home without a bed pad, and in a daytime hour not yet learned
+        given at least `seated_limit`."""
         hour = minute // 60
         threshold = int(self.thr[hour])
         if self.floor[hour]:
@@ -338,10 +338,11 @@ class Home:
                 due = self.not_up_due()
                 if due != NONE:
                     threshold = min(threshold, due - self.last_act)
-            elif not self.pad_trusted() or self.seated_at:
-                # sleep may not show on the pad tonight, or the resident dozes in the chair:
-                # the floor, as in a home without a pad (and one who reached the chair after
-                # getting up is not on the floor: no out-of-bed rule)
+            elif not self.pad_trusted() or (
+                    self.seated_at and in_window(minute, self.night_start, self.night_end)):
+                # sleep may not show on the pad tonight, or the resident dozes in the chair
+                # in the night: the floor, as in a home without a pad (and one who reached
+                # the chair after getting up is not on the floor: no out-of-bed rule)
                 floor = min(int(self.det.fallback[self.row, hour]),
                             int(learning.TIMER_MIN) * MINUTE_MS)
                 threshold = max(threshold, floor)
@@ -356,8 +357,15 @@ class Home:
         if self.seated_at and not self.det.learned[self.row, hour]:
             # a chair pad sees the resident sit, not stop moving: an afternoon in the chair
             # is no alarm for a home still learning
-            return max(threshold, SEATED_FALLBACK_MS)
+            return max(threshold, self.seated_limit())
         return threshold
+
+    def seated_limit(self) -> int:
+        """A resident seated in an hour not yet learned: 1.25 times the longest stillness
+        after sitting on this seat so far (at least 2.5 h), or SEATED_FALLBACK_MS before
+        five sits are learned."""
+        sits = learning.seated_limit_min(self.det.ctx_hist[self.row, self.last_ctx])
+        return SEATED_FALLBACK_MS if sits is None else round(sits) * MINUTE_MS
 
     def pad_trusted(self) -> bool:
         """Whether the home has a bed pad to show sleep: none of its sensors is faulty (the
@@ -491,8 +499,8 @@ class Home:
                 basis = "longer than this home usually goes after that sensor"
             elif learned:
                 basis = "longer than this home usually goes at this hour"
-            elif self.seated_at and limit == SEATED_FALLBACK_MS:
-                basis = "seated, while this home's pattern is learned"
+            elif self.seated_at and limit > self.thr[hour]:
+                basis = "seated, judged by its sits so far while its pattern is learned"
             elif self.thr[hour] < self.det.fallback[self.row, hour]:
                 basis = "twice its longest still spell so far, while its pattern is learned"
             else:

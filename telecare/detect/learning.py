@@ -134,6 +134,25 @@ def early_limit_min(counts: np.ndarray, floor: np.ndarray) -> float | None:
     return max(EARLY_MIN_MIN, EARLY_FACTOR * longest)
 
 
+# a resident who sat down (a chair pad's occupied, nothing since), in an hour not yet learned,
+# is still for at most SEATED_FACTOR times the longest they have stayed so after that seat's
+# occupied (at least EARLY_MIN_MIN), once this many such gaps were seen; before that, a fixed
+# limit. Tighter than the early limit's twice: the gaps are the sits themselves (with twice,
+# a simulated resident who collapsed 35 s after sitting down, where naps of 40-90 min were
+# the longest sits, waited 3.5 h, longer than the 2 h 50 min before a carer came)
+SEATED_MIN_SITS: Final = 5.0
+SEATED_FACTOR: Final = 1.25
+
+
+def seated_limit_min(sits: np.ndarray) -> float | None:
+    """The limit (minutes) of a resident who sat down, from the daytime gaps after that
+    seat's occupied so far ([BINS]), or None while too few were seen."""
+    if float(sits.sum()) < SEATED_MIN_SITS:
+        return None
+    longest = float(longest_min(sits[np.newaxis])[0])
+    return max(EARLY_MIN_MIN, SEATED_FACTOR * longest)
+
+
 def context_thresholds_min(counts: np.ndarray, days: float) -> tuple[np.ndarray, np.ndarray]:
     """Return per-context thresholds (minutes) and whether each is learned, for one home.
 
