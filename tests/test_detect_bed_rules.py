@@ -3,32 +3,18 @@ not up by the usual time (plain data, no clock)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from engine_events import DAY0, HOUR, HUB, MIN, ev, home_engine, inactivity
 
 from telecare.detect import Decision, Engine, Raise
 from telecare.detect.columns import F_RISE_MEAN
 from telecare.model import AlertType, Event, HubSettings
 
-HUB = "H-b-1"
-MIN = 60_000
-HOUR = 60 * MIN
-# a Monday, 00:00 UTC
-DAY0 = int(datetime(2026, 3, 2, tzinfo=UTC).timestamp() * 1000)
-
-
-def ev(at: int, device: str = "pir-hall", type_: str = "motion", event: str = "active") -> Event:
-    return Event(hub_id=HUB, seq=at // 1000, device_id=device, type=type_, event=event, ts=at,
-                 event_time=at, received_at=at, channel="event")
+DEVICES = (("pir-hall", "motion", "hall"),
+           ("pir-lounge", "motion", "lounge"), ("bed-pad", "bed", "bedroom"))
 
 
 def engine_for(settings: HubSettings | None = None) -> Engine:
-    engine = Engine.starting_at(DAY0)
-    engine.configure(HUB, tz="UTC", settings=settings or HubSettings())
-    for device, type_, location in (("pir-hall", "motion", "hall"),
-                                    ("pir-lounge", "motion", "lounge"),
-                                    ("bed-pad", "bed", "bedroom")):
-        engine.register_device(HUB, device, type_, location)
-    return engine
+    return home_engine(DEVICES, settings)
 
 
 def evening(day: int) -> list[Event]:
@@ -37,11 +23,6 @@ def evening(day: int) -> list[Event]:
     out = [ev(start + 8 * HOUR + k * 20 * MIN, "pir-lounge") for k in range(44)]
     return [*out, ev(start + 22 * HOUR + 40 * MIN, "bed-pad", "bed", "occupied")]
 
-
-def inactivity(engine: Engine, events: list[Event], until: int) -> list[Raise]:
-    out: list[Decision] = engine.observe(sorted(events, key=lambda e: e.event_time))
-    out += engine.advance(until + engine.lateness_ms)
-    return [d for d in out if isinstance(d, Raise) and d.type is AlertType.INACTIVITY]
 
 
 def test_a_resident_still_after_getting_out_of_bed_at_night_is_raised_after_45_minutes(

@@ -3,21 +3,10 @@ homes sit four to six hours in the chair, and watch television in the small hour
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from engine_events import DAY0, HOUR, HUB, MIN, ev, home_engine, inactivity
 
-from telecare.detect import Decision, Engine, Raise
-from telecare.model import AlertType, Event, HubSettings
-
-HUB = "H-seat-1"
-MIN = 60_000
-HOUR = 60 * MIN
-# a Monday, 00:00 UTC
-DAY0 = int(datetime(2026, 3, 2, tzinfo=UTC).timestamp() * 1000)
-
-
-def ev(at: int, device: str = "pir-hall", type_: str = "motion", event: str = "active") -> Event:
-    return Event(hub_id=HUB, seq=at // 1000, device_id=device, type=type_, event=event, ts=at,
-                 event_time=at, received_at=at, channel="event")
+from telecare.detect import Engine
+from telecare.model import Event, HubSettings
 
 
 def sit(at: int) -> Event:
@@ -28,20 +17,13 @@ def stand(at: int) -> Event:
     return ev(at, "seat", "chair", "vacant")
 
 
+DEVICES = (("pir-hall", "motion", "hall"),
+           ("seat", "chair", "living"), ("bed-pad", "bed", "bedroom"))
+
+
 def engine_for(settings: HubSettings | None = None) -> Engine:
-    engine = Engine.starting_at(DAY0)
-    engine.configure(HUB, tz="UTC", settings=settings or HubSettings())
-    for device, type_, location in (("pir-hall", "motion", "hall"),
-                                    ("seat", "chair", "living"),
-                                    ("bed-pad", "bed", "bedroom")):
-        engine.register_device(HUB, device, type_, location)
-    return engine
+    return home_engine(DEVICES, settings)
 
-
-def inactivity(engine: Engine, events: list[Event], until: int) -> list[Raise]:
-    out: list[Decision] = engine.observe(sorted(events, key=lambda e: e.event_time))
-    out += engine.advance(until + engine.lateness_ms)
-    return [d for d in out if isinstance(d, Raise) and d.type is AlertType.INACTIVITY]
 
 
 def about(start_h: int, end_h: int) -> list[Event]:
