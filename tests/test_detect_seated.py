@@ -112,3 +112,4 @@ def test_a_home_whose_sits_were_short_gets_its_usual_timer_not_six_hours() -> No
     events += [ev(sat - HOUR), ev(sat - 30 * MIN), sit(sat)]
     (alert,) = inactivity(engine, events, sat + 7 * HOUR)
     assert alert.at == sat + 4 * HOUR
+

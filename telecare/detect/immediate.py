@@ -17,6 +17,12 @@ _CANCELS: Final[dict[tuple[str, str], AlertType]] = {
     ("fall", "cancel"): AlertType.FALL,
 }
 _RESTORES: Final[dict[tuple[str, str], AlertType]] = {("smoke", "clear"): AlertType.SMOKE}
+# what the operator reads ("fall fall on device ..." said the event's type and name twice)
+_WORDS: Final[dict[AlertType, str]] = {
+    AlertType.PENDANT_PRESS: "pendant pressed",
+    AlertType.FALL: "fall reported",
+    AlertType.SMOKE: "smoke alarm",
+}
 
 
 def immediate(event: Event) -> Decision | None:
@@ -29,7 +35,7 @@ def immediate(event: Event) -> Decision | None:
             priority=Priority.LIFE_SAFETY,
             at=event.event_time,
             received_at=event.received_at,
-            reason=f"{event.type} {event.event} on device {event.device_id}",
+            reason=f"{_WORDS[alert_type]} on device {event.device_id}",
             device_id=event.device_id,
             flags=event.flags(),
         )
