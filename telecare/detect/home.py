@@ -18,6 +18,9 @@ Presence is inferred from the front door, the activity after it and the bed pad:
   "vacant" alone does not end it: a pressure mat loses the sleeper who rolls off
   it, and one that comes back "occupied" was never left. The next sign of life
   elsewhere (or the exit door) shows the resident up, from the pad's vacant on.
+
+Within HOME, a resident is *seated* while a chair pad's "occupied" is the last sign
+of life: in the chair, not on the floor (`limit`).
 """
 
 from __future__ import annotations
