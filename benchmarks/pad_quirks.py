@@ -18,12 +18,17 @@ the 12 h timer raise on each version of the log:
 - stays missed: one stay in five leaves no trace on the mat (a flat battery, a mat slipped
   off the bed, or the resident asleep in a chair): its occupied, vacant and everything in
   between dropped;
-- all four at once.
+- all four at once;
+- seat unseen: in homes with a chair pad, the PIR of its room does not see the chair (as in
+  a recorded home whose living room only the seat pad sees): its detections while the pad
+  says occupied are dropped. With `--collapses` the same is done to the log with
+  incidents, and its silent collapses are scored for the engine and the 12 h timer.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from collections.abc import Callable
@@ -31,7 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from scoring import engine_alerts, false_welfare, generate, twelve_hour_timer
+from scoring import engine_alerts, false_welfare, generate, score, twelve_hour_timer
 
 from telecare.model import parse_rfc3339
 
@@ -52,6 +57,9 @@ class Log:
             self.lines = fh.readlines()
         self.times = [parse_rfc3339(line.split(",", 1)[0]) for line in self.lines]
         self.bedroom_pir: dict[str, str] = {}
+        # (hub, chair pad's location, index of occupied, index of vacant)
+        self.sits: list[tuple[str, str, int, int]] = []
+        seated: dict[str, int] = {}
         # (hub, pad device, location, index of occupied, index of vacant)
         self.stays: list[tuple[str, str, str, int, int]] = []
         opened: dict[str, int] = {}
@@ -59,6 +67,10 @@ class Log:
             cols = line.rstrip("\n").split(",")
             if cols[3] == "motion" and "bed" in cols[6]:
                 self.bedroom_pir[cols[1]] = cols[2]
+            if cols[3] == "chair" and cols[4] == "occupied":
+                seated.setdefault(cols[1], i)
+            elif cols[3] == "chair" and cols[4] == "vacant" and cols[1] in seated:
+                self.sits.append((cols[1], cols[6], seated.pop(cols[1]), i))
             if cols[3] != "bed":
                 continue
             if cols[4] == "occupied":
@@ -142,6 +154,16 @@ def stays_missed(log: Log, rng: np.random.Generator) -> tuple[list[tuple[int, st
     return [], drop
 
 
+def seat_unseen(log: Log, rng: np.random.Generator) -> tuple[list[tuple[int, str]], set[int]]:
+    """The chair's room's PIR does not see the sitter: its detections while seated dropped."""
+    drop: set[int] = set()
+    for hub, place, first, last in log.sits:
+        tag = f",{hub},"
+        drop.update(i for i in range(first + 1, last) if tag in log.lines[i]
+                    and f",motion,active,,{place}" in log.lines[i])
+    return [], drop
+
+
 QUIRKS: dict[str, list[Quirk]] = {
     "none (the simulator's log)": [],
     "rolls off the mat": [rolls_off],
@@ -149,6 +171,7 @@ QUIRKS: dict[str, list[Quirk]] = {
     "bedroom PIR sees the sleeper": [bedroom_pir],
     "stays missed": [stays_missed],
     "all four": [rolls_off, bounces, bedroom_pir, stays_missed],
+    "seat unseen": [seat_unseen],
 }
 
 
@@ -159,6 +182,8 @@ def main() -> int:
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--tz", default="Europe/London")
+    p.add_argument("--collapses", action="store_true",
+                   help="also score silent collapses in the log with incidents, seat unseen")
     args = p.parse_args()
     print(f"run {datetime.now().isoformat(timespec='minutes')}\n")
     with tempfile.TemporaryDirectory() as tmp:
@@ -191,7 +216,33 @@ def main() -> int:
             timer = false_welfare(twelve_hour_timer(path, args.tz), homes)
             print(f"| {label} | {len(extra) + len(drop):,} | {sum(ours.values())} "
                   f"{dict(ours)} | {sum(timer.values())} |")
+        if args.collapses:
+            print("\n".join(["", *collapses_seat_unseen(args, work)]))
     return 0
+
+
+def collapses_seat_unseen(args: argparse.Namespace, work: Path) -> list[str]:
+    """Silent collapses in the log with incidents, as it is and with the seat unseen."""
+    log_path, truth_path = work / "sim.csv", work / "truth.jsonl"
+    error = generate(args, log_path, truth_path, 1.0)
+    if error:
+        return [error]
+    truth = [json.loads(line) for line in truth_path.read_text().splitlines() if line.strip()]
+    log = Log(log_path)
+    chairs = {hub for hub, *_ in log.sits}
+    truth = [t for t in truth if t["type"] == "silent_collapse" and t["hub_id"] in chairs]
+    lines = [f"Silent collapses in the {len(chairs)} homes with a chair pad (log with "
+             f"incidents, seed {args.seed}):", "",
+             "| log | engine found, median, p90 | 12 h timer found |", "|---|---|---|"]
+    for label, quirk in (("as simulated", None), ("seat unseen", seat_unseen)):
+        path = log_path
+        if quirk is not None:
+            path = work / "unseen.csv"
+            log.write(path, *quirk(log, np.random.default_rng(args.seed)))
+        ours = score(truth, engine_alerts(path, args.tz, {})[0])["silent_collapse"]
+        theirs = score(truth, twelve_hour_timer(path, args.tz))["silent_collapse"]
+        lines.append(f"| {label} | {', '.join(ours.row())} | {theirs.row()[0]} |")
+    return lines
 
 
 if __name__ == "__main__":
