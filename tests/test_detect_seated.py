@@ -52,7 +52,7 @@ def test_a_resident_seated_and_still_for_six_hours_is_raised() -> None:
     sat = DAY0 + 12 * HOUR + 10 * MIN
     (alert,) = inactivity(engine, [*morning(), sit(sat)], sat + 7 * HOUR)
     assert alert.at == sat + 6 * HOUR and alert.priority == 3
-    assert "seated" in alert.reason
+    assert "seated" in alert.reason and alert.reason.endswith("on the chair pad since 12:10")
 
 
 def test_leaving_the_chair_and_then_nothing_is_judged_as_before() -> None:

@@ -510,6 +510,10 @@ class Home:
                 basis = "fixed timer while this home's pattern is learned"
             reason = (f"no activity at home for {hours_text(at - self.last_act)}, "
                       f"last at {hour:02d}:xx local ({basis})")
+            if self.seated_at:
+                # where to look first: the chair pad has held the resident since then
+                seated = clock_text(self.clock.minute_of_day(self.seated_at))
+                reason += f"; on the chair pad since {seated}"
         self.raise_(AlertType.INACTIVITY, Priority.WELFARE, at, reason)
 
     def recompute_thresholds(self) -> None:
