@@ -32,10 +32,9 @@ from pathlib import Path
 import numpy as np
 from ceiling import hidden_collapses
 from injected import incidents_part, injected_collapses
-from real_homes import ORDONEZ, RecordedHome, recorded_homes
+from real_homes import ORDONEZ, REAL_HOME_A, SHARED, RecordedHome, recorded_homes
 from scoring import (
     DAY,
-    ROOT,
     H,
     engine_alerts,
     false_welfare,
@@ -48,8 +47,7 @@ from telecare.backtest import LogReader, run_backtest
 from telecare.detect import Engine
 from telecare.model import HubSettings, parse_rfc3339
 
-REAL_HOME = ROOT.parent / "shared" / "data" / "real-home-a"
-SISFALL = ROOT.parent / "shared" / "data" / "sisfall-dev"
+SISFALL = SHARED / "sisfall-dev"
 def simulator_part(args: argparse.Namespace, work: Path) -> list[str]:
     """Generate a log with incidents and one without, backtest both, score; markdown lines."""
     log, truth_path = work / "sim.csv", work / "truth.jsonl"
@@ -194,7 +192,7 @@ def replicated_home(work: Path, copies: int) -> Path:
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    table = pacsv.read_csv(REAL_HOME / "events.csv", convert_options=pacsv.ConvertOptions(
+    table = pacsv.read_csv(REAL_HOME_A / "events.csv", convert_options=pacsv.ConvertOptions(
         column_types={"ts": pa.timestamp("s", tz="UTC"), "value": pa.string(),
                       "location": pa.string()}, strings_can_be_null=False))
     rng = np.random.default_rng(7)

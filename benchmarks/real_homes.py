@@ -18,6 +18,7 @@ from firmware_sim.recorded import ordonez_home
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 ORDONEZ = SHARED / "ordonez"
+REAL_HOME_A = SHARED / "real-home-a"
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class RecordedHome:
 def recorded_homes(work: Path, ordonez: Path = ORDONEZ) -> list[RecordedHome]:
     """Every recorded home there is data for, converted into `work` where needed."""
     homes = []
-    a = SHARED / "real-home-a"
+    a = REAL_HOME_A
     if (a / "events.csv").exists():
         homes.append(RecordedHome("real-home-a", "H-dev-A", a / "events.csv",
                                   a / "annotations.csv", "contact sensors only, out at work"))
