@@ -400,6 +400,7 @@ class Home:
                 self.clock.minute_of_day(self.last_act), self.floor_start, self.night_end)):
             self.pad_missed = t
         if self.inact_alerted:
+            self.learn_timed_out(late)
             self.clear_inactivity(t)
             return
         silent_during = self.det.silent_during
@@ -417,6 +418,24 @@ class Home:
                 self.det.pending_ctx_gaps.setdefault(self.row, []).append(
                     self.last_ctx * learning.BINS + gap_bin
                 )
+
+    def learn_timed_out(self, late: bool) -> None:
+        """A gap the timer flagged in a daytime hour not yet learned is learned as
+        only as long as the timer: that it lasted so long is all that was known before it
+        was flagged. Not at all, and an hour whose ordinary gaps outlast the timer (lunch
+        to dinner in a home whose only sensors are a door and a fridge) would flag each of
+        them and never learn."""
+        minute = self.clock.minute_of_day(self.last_act)
+        hour = minute // 60
+        if (late or self.last_act <= 0 or self.seated_at or self.det.learned[self.row, hour]
+                or self.det.fallback[self.row, hour] > self.det.rules[self.row, R_FALLBACK_MS]):
+            return
+        silent_during = self.det.silent_during
+        if silent_during is not None and silent_during(self.row, self.last_act,
+                                                       self.last_act + int(self.thr[hour])):
+            return
+        cell = hour * learning.BINS + learning.gap_bin(int(self.thr[hour]))
+        self.det.pending_gaps.setdefault(self.row, []).append(cell)
 
     def clear_inactivity(self, t: int) -> None:
         """A sign of life ends an inactivity alert that was raised."""
@@ -504,6 +523,8 @@ class Home:
                 basis = "longer than this home usually goes at this hour"
             elif self.seated_at and limit > self.thr[hour]:
                 basis = "seated, judged by its sits so far while its pattern is learned"
+            elif self.thr[hour] > self.det.fallback[self.row, hour]:
+                basis = "longer than this home usually goes in the daytime"
             elif self.thr[hour] < self.det.fallback[self.row, hour]:
                 basis = "twice its longest still spell so far, while its pattern is learned"
             else:
@@ -525,10 +546,15 @@ class Home:
         fallback = det.fallback[row]
         early = None if learned.all() else learning.early_limit_min(det.gap_hist[row],
                                                                      det.night_floor[row])
+        daytime = fallback <= det.rules[row, R_FALLBACK_MS]  # not the timer to the morning
         if early is not None:
-            # the daytime hours only: not those whose timer runs to the morning
-            daytime = fallback <= det.rules[row, R_FALLBACK_MS]
             fallback = np.where(daytime, np.minimum(fallback, int(early) * MINUTE_MS), fallback)
+        wide = None if learned.all() else learning.daytime_threshold_min(
+            det.gap_hist[row], daytime & ~det.night_floor[row], float(det.floats[row, F_EFF_DAYS]))
+        if wide is not None:
+            # past its first week, a daytime hour that sees too few gaps to learn is judged
+            # by the home's daytime as a whole when that is longer than its timer
+            fallback = np.where(daytime, np.maximum(fallback, round(wide) * MINUTE_MS), fallback)
         learned_ms = np.round(minutes).astype(np.int64) * MINUTE_MS
         # without a bed pad, stillness in the night floor's hours may be sleep: at least the
         # fixed timer to the morning (no more than the 12 h timer, for an hour learned); with

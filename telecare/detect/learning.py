@@ -134,6 +134,30 @@ def early_limit_min(counts: np.ndarray, floor: np.ndarray) -> float | None:
     return max(EARLY_MIN_MIN, EARLY_FACTOR * longest)
 
 
+# an hour still not learned in a home past its first week (few gaps start near it: a home
+# whose only sensors are a door and a fridge sees one or two an afternoon) is judged by the
+# home's daytime as a whole, when that is longer than the fixed timer
+WIDE_MIN_GAPS: Final = MIN_GAPS
+WIDE_MARGIN: Final = 1.25
+
+
+def daytime_threshold_min(counts: np.ndarray, daytime: np.ndarray, days: float) -> float | None:
+    """The home's threshold (minutes) for a gap starting at any daytime hour, from the gaps
+    of the `daytime` hours pooled ([24] bool: outside the night floor, and not hours whose
+    fixed timer runs to the morning), or None before MIN_DAYS days and WIDE_MIN_GAPS such
+    gaps. counts: [24, BINS]; days: the (decayed) days they cover. Its budget is those
+    hours' share of FALSE_PER_DAY; beyond the 12 h timer it is held to the longest gap
+    seen, as an hour's is."""
+    mask = np.asarray(daytime, bool)
+    pooled = np.asarray(counts, np.float64)[mask].sum(axis=0)[np.newaxis]
+    if days < MIN_DAYS or float(pooled.sum()) < WIDE_MIN_GAPS:
+        return None
+    threshold, _, found = tail_thresholds(pooled, days, FALSE_PER_DAY * int(mask.sum()) / 24.0)
+    if not found[0]:
+        return None
+    return float(min(threshold[0], WIDE_MARGIN * float(longest_min(pooled)[0])))
+
+
 # a resident who sat down (a chair pad's occupied, nothing since), in an hour not yet learned,
 # is still for at most SEATED_FACTOR times the longest they have stayed so after that seat's
 # occupied (at least EARLY_MIN_MIN), once this many such gaps were seen; before that, a fixed

@@ -1,0 +1,55 @@
+"""A home whose only sensors are a front door and a fridge: its ordinary gaps outlast the
+fixed timer of a home still learning, and must still be learned."""
+
+from __future__ import annotations
+
+import numpy as np
+from engine_events import DAY0, HOUR, MIN, ev, home_engine, inactivity
+
+from telecare.detect import learning
+
+DAY = 24 * HOUR
+FRIDGE = ("fridge", "usage", "kitchen")
+# breakfast, lunch, dinner and a drink before bed: 4.5 h and 5 h between the first three
+MEALS = (8 * HOUR, 12 * HOUR + 30 * MIN, 17 * HOUR + 30 * MIN, 20 * HOUR + 30 * MIN)
+
+
+def fridge(at: int):
+    return ev(at, "fridge", "usage", "active")
+
+
+def test_gaps_between_meals_longer_than_the_fixed_timer_are_learned_not_raised_for_ever() -> None:
+    """The 4 h timer of a home still learning raises the morning's and the afternoon's
+    ordinary gaps (4.5 h, 5 h). Each is learned as far as the timer, so the hours learn
+    that such gaps happen and stop raising them; a morning whose resident never comes
+    back to the fridge is still raised, sooner than the 12 h timer would."""
+    engine = home_engine((FRIDGE, ("door-front", "door", "front")))
+    days = 35
+    events = [fridge(DAY0 + d * DAY + m + (d * 7 % 11) * MIN) for d in range(days) for m in MEALS]
+    alerts = inactivity(engine, events, DAY0 + days * DAY)
+    by_day = [sum(1 for a in alerts if d * DAY <= a.at - DAY0 < (d + 1) * DAY)
+              for d in range(days)]
+    assert sum(by_day[:7]) >= 7  # the first week: the timer raises the gaps between meals
+    assert sum(by_day[-7:]) == 0, by_day
+    collapse = DAY0 + days * DAY + 8 * HOUR
+    (alert,) = inactivity(engine, [fridge(collapse)], collapse + 12 * HOUR)
+    assert alert.at - collapse < 12 * HOUR
+
+
+def test_an_hour_with_too_few_gaps_is_judged_by_the_homes_daytime_as_a_whole() -> None:
+    """Past its first week, a daytime hour that has seen too few gaps to learn takes the
+    threshold of all the home's daytime gaps pooled; before a week, or with too few
+    gaps, there is none (the fixed timer stays)."""
+    daytime = np.array([9 <= h < 20 for h in range(24)])
+    counts = np.zeros((24, learning.BINS))
+    for hour in range(9, 13):  # mornings of ordinary gaps and a few of 5-6 h
+        counts[hour, learning.gap_bin(40 * MIN)] = 20.0
+        counts[hour, learning.gap_bin(5 * HOUR)] = 3.0
+        counts[hour, learning.gap_bin(6 * HOUR)] = 1.0
+    wide = learning.daytime_threshold_min(counts, daytime, 14.0)
+    assert wide is not None and 6 * 60 < wide <= 16 * 60
+    _, learned = learning.thresholds_min(counts, np.where(counts.sum(axis=1) > 0, 14.0, 0.0),
+                                         14.0)
+    assert not learned[16]  # nothing starts in the afternoon: that hour is not learned
+    assert learning.daytime_threshold_min(counts, daytime, 6.0) is None
+    assert learning.daytime_threshold_min(counts / 10.0, daytime, 14.0) is None
