@@ -36,6 +36,24 @@ def test_gaps_between_meals_longer_than_the_fixed_timer_are_learned_not_raised_f
     assert alert.at - collapse < 12 * HOUR
 
 
+def test_a_home_whose_last_sign_of_the_day_is_dinner_learns_that_its_evenings_are_nights() -> None:
+    """With the fridge at dinner (17:30) the day's last sign of life, the evening's
+    stillness runs to breakfast every day. Once a week of such nights is seen, the fixed
+    timer of the evening hours runs to the morning, as it does from the night hours:
+    no evening is raised; a morning with no breakfast still is."""
+    engine = home_engine((FRIDGE, ("door-front", "door", "front")))
+    days = 35
+    events = [fridge(DAY0 + d * DAY + m + (d * 7 % 11) * MIN)
+              for d in range(days) for m in MEALS[:3]]
+    alerts = inactivity(engine, events, DAY0 + days * DAY)
+    evenings = [a for a in alerts if (a.at - DAY0) % DAY >= 20 * HOUR]
+    assert evenings and all(a.at - DAY0 < 10 * DAY for a in evenings), evenings
+    assert [a for a in alerts if a.at - DAY0 >= (days - 7) * DAY] == []
+    last_day = [fridge(DAY0 + days * DAY + m) for m in MEALS[:3]]
+    (alert,) = inactivity(engine, last_day, DAY0 + (days + 1) * DAY + 20 * HOUR)
+    assert alert.at == last_day[-1].event_time + 18 * HOUR  # 11:30, no breakfast by then
+
+
 def test_an_hour_with_too_few_gaps_is_judged_by_the_homes_daytime_as_a_whole() -> None:
     """Past its first week, a daytime hour that has seen too few gaps to learn takes the
     threshold of all the home's daytime gaps pooled; before a week, or with too few
@@ -53,3 +71,19 @@ def test_an_hour_with_too_few_gaps_is_judged_by_the_homes_daytime_as_a_whole() -
     assert not learned[16]  # nothing starts in the afternoon: that hour is not learned
     assert learning.daytime_threshold_min(counts, daytime, 6.0) is None
     assert learning.daytime_threshold_min(counts / 10.0, daytime, 14.0) is None
+
+
+def test_when_a_homes_days_end_survives_a_restart() -> None:
+    """Checkpointed and restored, a home whose evenings were learned as nights still lets
+    its evening run to the morning, raised at the same time as before the restart."""
+    engine = home_engine((FRIDGE, ("door-front", "door", "front")))
+    days = 14
+    inactivity(engine, [fridge(DAY0 + d * DAY + m) for d in range(days) for m in MEALS[:3]],
+               DAY0 + days * DAY)
+    again = home_engine((FRIDGE, ("door-front", "door", "front")))
+    again.restore(engine.checkpoint(everything=True))
+    last_day = [fridge(DAY0 + days * DAY + m) for m in MEALS[:3]]
+    times = [a.at for e in (engine, again)
+             for a in inactivity(e, last_day, DAY0 + (days + 1) * DAY + 20 * HOUR)
+             if a.at > last_day[-1].event_time]  # (the day's gaps may still be raised)
+    assert times == [last_day[-1].event_time + 18 * HOUR] * 2

@@ -72,6 +72,8 @@ class AmbientDetectors:
         default_factory=lambda: np.zeros((0, 24, learning.BINS), np.float32)
     )
     gap_days: np.ndarray = field(default_factory=lambda: np.zeros((0, 24), np.float32))
+    # nights the home was still through, by the local hour of their last sign of life
+    day_ends: np.ndarray = field(default_factory=lambda: np.zeros((0, 24), np.float32))
     # daytime gaps by the sign of life that began them, and the thresholds learned from them
     ctx_hist: np.ndarray = field(
         default_factory=lambda: np.zeros((0, learning.CONTEXTS, learning.BINS), np.float32)
@@ -120,6 +122,7 @@ class AmbientDetectors:
         self.fallback = grown(self.fallback, rows)
         self.gap_hist = grown(self.gap_hist, rows)
         self.gap_days = grown(self.gap_days, rows)
+        self.day_ends = grown(self.day_ends, rows)
         self.ctx_hist = grown(self.ctx_hist, rows)
         self.ctx_thr = grown(self.ctx_thr, rows, NONE)
         self.devices = grown(self.devices, rows)

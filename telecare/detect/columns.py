@@ -83,20 +83,29 @@ BEDTIME_LEAD_MIN: Final = 120
 
 
 def fallback_thresholds(settings: HubSettings) -> list[int]:
-    """The fixed timer of a home still learning: `fallback_h`; for a last sign of life from
-    BEDTIME_LEAD_MIN before night start to night end, until `fallback_h` after night end.
-    In the night floor's hours it is also the floor under a learned threshold in a home
-    without a bed pad (or whose pad is faulty), where sleep looks like stillness."""
-    fallback = int(settings.fallback_h * HOUR_MS)
-    start = parse_hhmm(settings.night_start)
-    end = parse_hhmm(settings.night_end)
+    """The fixed timer of a home still learning, from its settings (`fixed_timers`)."""
+    return fixed_timers(parse_hhmm(settings.night_start), parse_hhmm(settings.night_end),
+                        int(settings.fallback_h * HOUR_MS))
+
+
+def fixed_timers(night_start: int, night_end: int, fallback_ms: int,
+                 evening: int | None = None) -> list[int]:
+    """The fixed timer of a home still learning, by the local hour of the last sign of
+    life: `fallback_ms`; for one from BEDTIME_LEAD_MIN before night start (or from the
+    local minute `evening`, when earlier: the hour this home's days often end, learned)
+    to night end, until `fallback_ms` after night end. In the night floor's hours it is
+    also the floor under a learned threshold in a home without a bed pad (or whose pad
+    is faulty), where sleep looks like stillness."""
+    lead = (night_start - BEDTIME_LEAD_MIN) % 1440
+    if evening is not None and (lead - evening) % 1440 < 12 * 60:
+        lead = evening
     out = []
     for hour in range(24):
         minute = hour * 60
-        if in_window(minute, (start - BEDTIME_LEAD_MIN) % 1440, end):
-            out.append(((end - minute) % 1440) * MINUTE_MS + fallback)
+        if in_window(minute, lead, night_end):
+            out.append(((night_end - minute) % 1440) * MINUTE_MS + fallback_ms)
         else:
-            out.append(fallback)
+            out.append(fallback_ms)
     return out
 
 

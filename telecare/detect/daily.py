@@ -48,6 +48,7 @@ def end_day(home: Home, at: int) -> None:
     covered = min(1.0, (at - max(home.first_seen, at - DAY_MS)) / DAY_MS)
     det.gap_hist[row] *= learning.DAILY_DECAY
     det.gap_days[row] *= learning.DAILY_DECAY
+    det.day_ends[row] *= learning.DAILY_DECAY
     gaps = det.pending_gaps.pop(row, None)
     if gaps:
         cells = np.asarray(gaps)

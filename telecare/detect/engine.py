@@ -290,6 +290,7 @@ class Engine:
             state = {
                 "gap_hist": det.gap_hist[row].astype(np.float32).tobytes(),
                 "gap_days": det.gap_days[row].astype(np.float32).tobytes(),
+                "day_ends": det.day_ends[row].astype(np.float32).tobytes(),
                 "ctx_hist": det.ctx_hist[row].astype(np.float32).tobytes(),
                 "ctx_devices": det.ctx_devices.get(row, []),
                 "week_count": det.week_count[row].astype(np.float32).tobytes(),
@@ -328,6 +329,9 @@ class Engine:
                 state = msgspec.msgpack.decode(blob)
                 det.gap_hist[row] = np.frombuffer(state["gap_hist"], np.float32).reshape(24, -1)
                 det.gap_days[row] = np.frombuffer(state["gap_days"], np.float32)
+                day_ends = np.frombuffer(state.get("day_ends", b""), np.float32)
+                if day_ends.size == 24:  # (a checkpoint from before: learned again)
+                    det.day_ends[row] = day_ends
                 ctx_hist = np.frombuffer(state.get("ctx_hist", b""), np.float32)
                 if ctx_hist.size == learning.CONTEXTS * learning.BINS:
                     # (a checkpoint from before sensor contexts, or with fewer, relearns them)

@@ -42,9 +42,12 @@ from telecare.detect.columns import (
     PAD_DOUBT_MS,
     PASSAGE_MS,
     R_FALLBACK_MS,
+    R_NIGHT_END,
+    R_NIGHT_START,
     UP_TRIP_MS,
     VISIT_GAP_MS,
     clock_text,
+    fixed_timers,
     hours_text,
 )
 from telecare.detect.decisions import Clear, Decision, Raise
@@ -399,6 +402,9 @@ class Home:
         if (self.bed_t and gap >= SLEEP_OFF_PAD_MS and self.last_act > 0 and in_window(
                 self.clock.minute_of_day(self.last_act), self.floor_start, self.night_end)):
             self.pad_missed = t
+        if not late and self.last_act > 0 and learning.is_night_gap(
+                self.clock.minute_of_day(self.last_act), self.clock.minute_of_day(t), gap):
+            self.det.day_ends[self.row, self.clock.hour(self.last_act)] += 1.0
         if self.inact_alerted:
             self.learn_timed_out(late)
             self.clear_inactivity(t)
@@ -543,6 +549,12 @@ class Home:
         minutes, learned = learning.thresholds_min(
             det.gap_hist[row], det.gap_days[row], float(det.floats[row, F_EFF_DAYS])
         )
+        evening = learning.evening_minute(det.day_ends[row], float(det.floats[row, F_EFF_DAYS]))
+        # a home whose days end early (its sensors do not see the evening): the fixed timer
+        # of its evening hours runs to the morning, as it does from its bedtime
+        rules = det.rules[row]
+        det.fallback[row] = fixed_timers(int(rules[R_NIGHT_START]), int(rules[R_NIGHT_END]),
+                                         int(rules[R_FALLBACK_MS]), evening)
         fallback = det.fallback[row]
         early = None if learned.all() else learning.early_limit_min(det.gap_hist[row],
                                                                      det.night_floor[row])
@@ -550,7 +562,7 @@ class Home:
         if early is not None:
             fallback = np.where(daytime, np.minimum(fallback, int(early) * MINUTE_MS), fallback)
         wide = None if learned.all() else learning.daytime_threshold_min(
-            det.gap_hist[row], daytime & ~det.night_floor[row], float(det.floats[row, F_EFF_DAYS]))
+            det.gap_hist[row], daytime, float(det.floats[row, F_EFF_DAYS]))
         if wide is not None:
             # past its first week, a daytime hour that sees too few gaps to learn is judged
             # by the home's daytime as a whole when that is longer than its timer

@@ -158,6 +158,41 @@ def daytime_threshold_min(counts: np.ndarray, daytime: np.ndarray, days: float) 
     return float(min(threshold[0], WIDE_MARGIN * float(longest_min(pooled)[0])))
 
 
+# when a home's days end: each night that the home was still through (a gap at home of at
+# least NIGHT_GAP_MIN begun from noon to 04:00 and ended in the morning) is counted by the
+# local hour of its last sign of life. In a home whose sensors do not see the evening (a
+# door and a fridge: the last sign is at dinner) the fixed timer must run to the morning
+# from the hour where DAY_END_SHARE of those nights began, not from its night hours' lead;
+# never before EVENING_EARLIEST_H, and only from DAY_END_MIN such nights over MIN_DAYS days
+NIGHT_GAP_MIN: Final = 6 * 60.0
+DAY_END_SHARE: Final = 0.1
+DAY_END_MIN: Final = 5.0
+EVENING_EARLIEST_H: Final = 16
+# the hours from noon to 04:00, in the order a day ends
+_EVENING_ORDER: Final = [(12 + k) % 24 for k in range(16)]
+
+
+def is_night_gap(start_minute: int, end_minute: int, gap_ms: int) -> bool:
+    """Whether a gap from this local minute to that one, this long, was a night at home."""
+    return (gap_ms >= NIGHT_GAP_MIN * MINUTE_MS and (start_minute >= 12 * 60
+                                                      or start_minute < 4 * 60)
+            and 4 * 60 <= end_minute < 12 * 60)
+
+
+def evening_minute(day_ends: np.ndarray, days: float) -> int | None:
+    """The local minute (on the hour) from which this home's days often end, from its
+    nights counted by the hour of their last sign of life ([24]); None before enough
+    nights, or when that is later than EVENING_EARLIEST_H's lead (checked by the caller
+    against the night hours)."""
+    counts = np.asarray(day_ends, np.float64)[_EVENING_ORDER]
+    total = float(counts.sum())
+    if days < MIN_DAYS or total < DAY_END_MIN:
+        return None
+    first = int(np.argmax(np.cumsum(counts) >= DAY_END_SHARE * total))
+    hour = _EVENING_ORDER[first]
+    return max(hour, EVENING_EARLIEST_H) * 60 if hour >= 12 else None
+
+
 # a resident who sat down (a chair pad's occupied, nothing since), in an hour not yet learned,
 # is still for at most SEATED_FACTOR times the longest they have stayed so after that seat's
 # occupied (at least EARLY_MIN_MIN), once this many such gaps were seen; before that, a fixed
