@@ -55,9 +55,9 @@ def test_a_home_whose_last_sign_of_the_day_is_dinner_learns_that_its_evenings_ar
 
 
 def test_an_hour_with_too_few_gaps_is_judged_by_the_homes_daytime_as_a_whole() -> None:
-    """Past its first week, a daytime hour that has seen too few gaps to learn takes the
-    threshold of all the home's daytime gaps pooled; before a week, or with too few
-    gaps, there is none (the fixed timer stays)."""
+    """From the home's third day, a daytime hour that has seen too few gaps to learn takes
+    the threshold of all the home's daytime gaps pooled; before, or with too few gaps,
+    there is none (the fixed timer stays)."""
     daytime = np.array([9 <= h < 20 for h in range(24)])
     counts = np.zeros((24, learning.BINS))
     for hour in range(9, 13):  # mornings of ordinary gaps and a few of 5-6 h
@@ -69,7 +69,7 @@ def test_an_hour_with_too_few_gaps_is_judged_by_the_homes_daytime_as_a_whole() -
     _, learned = learning.thresholds_min(counts, np.where(counts.sum(axis=1) > 0, 14.0, 0.0),
                                          14.0)
     assert not learned[16]  # nothing starts in the afternoon: that hour is not learned
-    assert learning.daytime_threshold_min(counts, daytime, 6.0) is None
+    assert learning.daytime_threshold_min(counts, daytime, 2.0) is None
     assert learning.daytime_threshold_min(counts / 10.0, daytime, 14.0) is None
 
 

@@ -134,9 +134,10 @@ def early_limit_min(counts: np.ndarray, floor: np.ndarray) -> float | None:
     return max(EARLY_MIN_MIN, EARLY_FACTOR * longest)
 
 
-# an hour still not learned in a home past its first week (few gaps start near it: a home
-# whose only sensors are a door and a fridge sees one or two an afternoon) is judged by the
-# home's daytime as a whole, when that is longer than the fixed timer
+# an hour still not learned (few gaps start near it: a home whose only sensors are a door
+# and a fridge sees one or two an afternoon) is judged, from the home's third day, by its
+# daytime as a whole, when that is longer than the fixed timer
+WIDE_MIN_DAYS: Final = 3.0
 WIDE_MIN_GAPS: Final = MIN_GAPS
 WIDE_MARGIN: Final = 1.25
 
@@ -144,13 +145,13 @@ WIDE_MARGIN: Final = 1.25
 def daytime_threshold_min(counts: np.ndarray, daytime: np.ndarray, days: float) -> float | None:
     """The home's threshold (minutes) for a gap starting at any daytime hour, from the gaps
     of the `daytime` hours pooled ([24] bool: outside the night floor, and not hours whose
-    fixed timer runs to the morning), or None before MIN_DAYS days and WIDE_MIN_GAPS such
-    gaps. counts: [24, BINS]; days: the (decayed) days they cover. Its budget is those
+    fixed timer runs to the morning), or None before WIDE_MIN_DAYS days and WIDE_MIN_GAPS
+    such gaps. counts: [24, BINS]; days: the (decayed) days they cover. Its budget is those
     hours' share of FALSE_PER_DAY; beyond the 12 h timer it is held to the longest gap
     seen, as an hour's is."""
     mask = np.asarray(daytime, bool)
     pooled = np.asarray(counts, np.float64)[mask].sum(axis=0)[np.newaxis]
-    if days < MIN_DAYS or float(pooled.sum()) < WIDE_MIN_GAPS:
+    if days < WIDE_MIN_DAYS or float(pooled.sum()) < WIDE_MIN_GAPS:
         return None
     threshold, _, found = tail_thresholds(pooled, days, FALSE_PER_DAY * int(mask.sum()) / 24.0)
     if not found[0]:
@@ -163,10 +164,11 @@ def daytime_threshold_min(counts: np.ndarray, daytime: np.ndarray, days: float) 
 # local hour of its last sign of life. In a home whose sensors do not see the evening (a
 # door and a fridge: the last sign is at dinner) the fixed timer must run to the morning
 # from the hour where DAY_END_SHARE of those nights began, not from its night hours' lead;
-# never before EVENING_EARLIEST_H, and only from DAY_END_MIN such nights over MIN_DAYS days
+# never before EVENING_EARLIEST_H, and only from DAY_END_MIN such nights over DAY_END_DAYS
 NIGHT_GAP_MIN: Final = 6 * 60.0
 DAY_END_SHARE: Final = 0.1
-DAY_END_MIN: Final = 5.0
+DAY_END_MIN: Final = 3.0
+DAY_END_DAYS: Final = 3.0
 EVENING_EARLIEST_H: Final = 16
 # the hours from noon to 04:00, in the order a day ends
 _EVENING_ORDER: Final = [(12 + k) % 24 for k in range(16)]
@@ -186,7 +188,7 @@ def evening_minute(day_ends: np.ndarray, days: float) -> int | None:
     against the night hours)."""
     counts = np.asarray(day_ends, np.float64)[_EVENING_ORDER]
     total = float(counts.sum())
-    if days < MIN_DAYS or total < DAY_END_MIN:
+    if days < DAY_END_DAYS or total < DAY_END_MIN:
         return None
     first = int(np.argmax(np.cumsum(counts) >= DAY_END_SHARE * total))
     hour = _EVENING_ORDER[first]
