@@ -402,8 +402,8 @@ class Home:
         if (self.bed_t and gap >= SLEEP_OFF_PAD_MS and self.last_act > 0 and in_window(
                 self.clock.minute_of_day(self.last_act), self.floor_start, self.night_end)):
             self.pad_missed = t
-        if not late and self.last_act > 0 and learning.is_night_gap(
-                self.clock.minute_of_day(self.last_act), self.clock.minute_of_day(t), gap):
+        if gap >= learning.NIGHT_GAP_MS and not late and self.last_act > 0 and learning.is_night(
+                self.clock.minute_of_day(self.last_act), self.clock.minute_of_day(t)):
             self.det.day_ends[self.row, self.clock.hour(self.last_act)] += 1.0
         if self.inact_alerted:
             self.learn_timed_out(late)

@@ -160,12 +160,12 @@ def daytime_threshold_min(counts: np.ndarray, daytime: np.ndarray, days: float) 
 
 
 # when a home's days end: each night that the home was still through (a gap at home of at
-# least NIGHT_GAP_MIN begun from noon to 04:00 and ended in the morning) is counted by the
+# least NIGHT_GAP_MS begun from noon to 04:00 and ended in the morning) is counted by the
 # local hour of its last sign of life. In a home whose sensors do not see the evening (a
 # door and a fridge: the last sign is at dinner) the fixed timer must run to the morning
 # from the hour where DAY_END_SHARE of those nights began, not from its night hours' lead;
 # never before EVENING_EARLIEST_H, and only from DAY_END_MIN such nights over DAY_END_DAYS
-NIGHT_GAP_MIN: Final = 6 * 60.0
+NIGHT_GAP_MS: Final = 6 * 60 * MINUTE_MS
 DAY_END_SHARE: Final = 0.1
 DAY_END_MIN: Final = 3.0
 DAY_END_DAYS: Final = 3.0
@@ -174,11 +174,10 @@ EVENING_EARLIEST_H: Final = 16
 _EVENING_ORDER: Final = [(12 + k) % 24 for k in range(16)]
 
 
-def is_night_gap(start_minute: int, end_minute: int, gap_ms: int) -> bool:
-    """Whether a gap from this local minute to that one, this long, was a night at home."""
-    return (gap_ms >= NIGHT_GAP_MIN * MINUTE_MS and (start_minute >= 12 * 60
-                                                      or start_minute < 4 * 60)
-            and 4 * 60 <= end_minute < 12 * 60)
+def is_night(start_minute: int, end_minute: int) -> bool:
+    """Whether a gap of NIGHT_GAP_MS or more from this local minute to that one was a night
+    at home: begun from noon to 04:00, ended in the morning."""
+    return (start_minute >= 12 * 60 or start_minute < 4 * 60) and 4 * 60 <= end_minute < 12 * 60
 
 
 def evening_minute(day_ends: np.ndarray, days: float) -> int | None:
