@@ -14,6 +14,7 @@ learned should not.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scoring import DAY, engine_alerts, false_welfare, generate, twelve_hour_timer
+from scoring import DAY, engine_alerts, false_welfare, generate, score, twelve_hour_timer
 
 KEEP = ("hub", "door-front", "fridge", "cupboard")
 KITCHEN = ("fridge", "cupboard")
@@ -57,6 +58,8 @@ def main() -> int:
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--tz", default="Europe/London")
+    p.add_argument("--collapses", action="store_true",
+                   help="also score silent collapses in the log with incidents, cut down")
     args = p.parse_args()
     print(f"run {datetime.now().isoformat(timespec='minutes')}\n")
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,7 +86,29 @@ def main() -> int:
                           and sum(false_welfare([a], homes).values()))
         print("\nThe engine's alerts by rule: "
               + "; ".join(f"{n} {why}" for why, n in reasons.most_common()))
+        if args.collapses:
+            print("\n".join(["", *collapses(args, work)]))
     return 0
+
+
+def collapses(args: argparse.Namespace, work: Path) -> list[str]:
+    """Silent collapses in the homes with a kitchen contact, as simulated and cut down."""
+    log, truth_path = work / "sim.csv", work / "truth.jsonl"
+    error = generate(args, log, truth_path, 1.0)
+    if error:
+        return [error]
+    sparse = work / "sim-sparse.csv"
+    homes = sparse_copy(log, sparse)
+    truth = [t for t in map(json.loads, truth_path.read_text().splitlines())
+             if t["type"] == "silent_collapse" and t["hub_id"] in homes]
+    lines = [f"Silent collapses in the {len(homes)} homes with a fridge or cupboard contact "
+             f"(log with incidents, seed {args.seed}):", "",
+             "| log | engine found, median, p90 | 12 h timer found |", "|---|---|---|"]
+    for label, path in (("as simulated", log), ("cut down", sparse)):
+        ours = score(truth, engine_alerts(path, args.tz, {})[0])["silent_collapse"]
+        theirs = score(truth, twelve_hour_timer(path, args.tz))["silent_collapse"]
+        lines.append(f"| {label} | {', '.join(ours.row())} | {theirs.row()[0]} |")
+    return lines
 
 
 if __name__ == "__main__":

@@ -147,8 +147,9 @@ def daytime_threshold_min(counts: np.ndarray, daytime: np.ndarray, days: float) 
     of the `daytime` hours pooled ([24] bool: outside the night floor, and not hours whose
     fixed timer runs to the morning), or None before WIDE_MIN_DAYS days and WIDE_MIN_GAPS
     such gaps. counts: [24, BINS]; days: the (decayed) days they cover. Its budget is those
-    hours' share of FALSE_PER_DAY; beyond the 12 h timer it is held to the longest gap
-    seen, as an hour's is."""
+    hours' share of FALSE_PER_DAY, and it is held to WIDE_MARGIN times the longest such
+    gap seen: a gap it flags is learned at the threshold (`Home.learn_timed_out`), so it
+    climbs a step at a time until the home's ordinary gaps fit."""
     mask = np.asarray(daytime, bool)
     pooled = np.asarray(counts, np.float64)[mask].sum(axis=0)[np.newaxis]
     if days < WIDE_MIN_DAYS or float(pooled.sum()) < WIDE_MIN_GAPS:
