@@ -28,7 +28,6 @@ the 12 h timer raise on each version of the log:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from collections.abc import Callable
@@ -36,7 +35,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from scoring import engine_alerts, false_welfare, generate, score, twelve_hour_timer
+from scoring import (
+    collapse_table,
+    engine_alerts,
+    false_welfare,
+    generate,
+    incident_free_log,
+    month_parser,
+    twelve_hour_timer,
+)
 
 from telecare.model import parse_rfc3339
 
@@ -177,21 +184,13 @@ QUIRKS: dict[str, list[Quirk]] = {
 
 def main() -> int:
     """Generate the incident-free log, change its pads each way, count false alerts."""
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--homes", type=int, default=100)
-    p.add_argument("--days", type=int, default=30)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--tz", default="Europe/London")
-    p.add_argument("--collapses", action="store_true",
-                   help="also score silent collapses in the log with incidents, seat unseen")
-    args = p.parse_args()
+    args = month_parser(
+        __doc__, "also score silent collapses in the log with incidents, seat unseen").parse_args()
     print(f"run {datetime.now().isoformat(timespec='minutes')}\n")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        clean = work / "clean.csv"
-        error = generate(args, clean, work / "truth.jsonl", 0.0)
-        if error:
-            print(error)
+        clean = incident_free_log(args, work)
+        if clean is None:
             return 1
         log = Log(clean)
         homes = {line.split(",", 2)[1] for line in log.lines}
@@ -227,21 +226,14 @@ def collapses_seat_unseen(args: argparse.Namespace, work: Path) -> list[str]:
     error = generate(args, log_path, truth_path, 1.0)
     if error:
         return [error]
-    truth = [json.loads(line) for line in truth_path.read_text().splitlines() if line.strip()]
     log = Log(log_path)
     chairs = {hub for hub, *_ in log.sits}
-    truth = [t for t in truth if t["type"] == "silent_collapse" and t["hub_id"] in chairs]
+    unseen = work / "unseen.csv"
+    log.write(unseen, *seat_unseen(log, np.random.default_rng(args.seed)))
     lines = [f"Silent collapses in the {len(chairs)} homes with a chair pad (log with "
              f"incidents, seed {args.seed}):", "",
-             "| log | engine found, median, p90 | 12 h timer found |", "|---|---|---|"]
-    for label, quirk in (("as simulated", None), ("seat unseen", seat_unseen)):
-        path = log_path
-        if quirk is not None:
-            path = work / "unseen.csv"
-            log.write(path, *quirk(log, np.random.default_rng(args.seed)))
-        ours = score(truth, engine_alerts(path, args.tz, {})[0])["silent_collapse"]
-        theirs = score(truth, twelve_hour_timer(path, args.tz))["silent_collapse"]
-        lines.append(f"| {label} | {', '.join(ours.row())} | {theirs.row()[0]} |")
+             *collapse_table(truth_path, chairs, [("as simulated", log_path),
+                                                  ("seat unseen", unseen)], args.tz)]
     return lines
 
 

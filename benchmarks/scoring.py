@@ -7,6 +7,7 @@ Shared by `detection.py`, `injected.py`, `pad_quirks.py` and `misses.py`.
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -172,3 +173,40 @@ def generate(args: argparse.Namespace, out: Path, truth: Path, rate: float) -> s
     if done.returncode != 0:
         return f"`{' '.join(cmd[1:])}` failed: {done.stderr.strip()[-300:]}"
     return None
+
+
+def month_parser(description: str | None, collapses_help: str) -> argparse.ArgumentParser:
+    """The options of a benchmark on one simulated month: its homes, days, seed and time
+    zone, and `--collapses` (score the log with incidents too)."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--homes", type=int, default=100)
+    p.add_argument("--days", type=int, default=30)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--tz", default="Europe/London")
+    p.add_argument("--collapses", action="store_true", help=collapses_help)
+    return p
+
+
+def incident_free_log(args: argparse.Namespace, work: Path) -> Path | None:
+    """Generate the month with no incidents into `work`: its log, or None (the error
+    printed)."""
+    clean = work / "clean.csv"
+    error = generate(args, clean, work / "truth.jsonl", 0.0)
+    if error:
+        print(error)
+        return None
+    return clean
+
+
+def collapse_table(truth_path: Path, homes: set[str], logs: list[tuple[str, Path]],
+                   tz: str) -> list[str]:
+    """Markdown rows: the silent collapses of `homes` (from the truth file) found by the
+    engine (share, median, p90) and by the 12 h timer, on each labelled log."""
+    truth = [t for t in map(json.loads, truth_path.read_text().splitlines())
+             if t["type"] == "silent_collapse" and t["hub_id"] in homes]
+    lines = ["| log | engine found, median, p90 | 12 h timer found |", "|---|---|---|"]
+    for label, path in logs:
+        ours = score(truth, engine_alerts(path, tz, {})[0])["silent_collapse"]
+        theirs = score(truth, twelve_hour_timer(path, tz))["silent_collapse"]
+        lines.append(f"| {label} | {', '.join(ours.row())} | {theirs.row()[0]} |")
+    return lines

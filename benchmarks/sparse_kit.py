@@ -14,7 +14,6 @@ learned should not.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import tempfile
@@ -23,7 +22,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scoring import DAY, engine_alerts, false_welfare, generate, score, twelve_hour_timer
+from scoring import (
+    DAY,
+    collapse_table,
+    engine_alerts,
+    false_welfare,
+    generate,
+    incident_free_log,
+    month_parser,
+    twelve_hour_timer,
+)
 
 KEEP = ("hub", "door-front", "fridge", "cupboard")
 KITCHEN = ("fridge", "cupboard")
@@ -53,21 +61,13 @@ def by_week(alerts: list[dict[str, Any]], homes: set[str], start: int) -> list[i
 
 def main() -> int:
     """Generate the incident-free log, keep the sparse kit's lines, count false alerts."""
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--homes", type=int, default=100)
-    p.add_argument("--days", type=int, default=30)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--tz", default="Europe/London")
-    p.add_argument("--collapses", action="store_true",
-                   help="also score silent collapses in the log with incidents, cut down")
-    args = p.parse_args()
+    args = month_parser(
+        __doc__, "also score silent collapses in the log with incidents, cut down").parse_args()
     print(f"run {datetime.now().isoformat(timespec='minutes')}\n")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        clean = work / "clean.csv"
-        error = generate(args, clean, work / "truth.jsonl", 0.0)
-        if error:
-            print(error)
+        clean = incident_free_log(args, work)
+        if clean is None:
             return 1
         sparse = work / "sparse.csv"
         homes = sparse_copy(clean, sparse)
@@ -99,15 +99,10 @@ def collapses(args: argparse.Namespace, work: Path) -> list[str]:
         return [error]
     sparse = work / "sim-sparse.csv"
     homes = sparse_copy(log, sparse)
-    truth = [t for t in map(json.loads, truth_path.read_text().splitlines())
-             if t["type"] == "silent_collapse" and t["hub_id"] in homes]
     lines = [f"Silent collapses in the {len(homes)} homes with a fridge or cupboard contact "
              f"(log with incidents, seed {args.seed}):", "",
-             "| log | engine found, median, p90 | 12 h timer found |", "|---|---|---|"]
-    for label, path in (("as simulated", log), ("cut down", sparse)):
-        ours = score(truth, engine_alerts(path, args.tz, {})[0])["silent_collapse"]
-        theirs = score(truth, twelve_hour_timer(path, args.tz))["silent_collapse"]
-        lines.append(f"| {label} | {', '.join(ours.row())} | {theirs.row()[0]} |")
+             *collapse_table(truth_path, homes, [("as simulated", log), ("cut down", sparse)],
+                             args.tz)]
     return lines
 
 
