@@ -406,7 +406,7 @@ class Home:
                 self.clock.minute_of_day(self.last_act), self.clock.minute_of_day(t)):
             self.det.day_ends[self.row, self.clock.hour(self.last_act)] += 1.0
         if self.inact_alerted:
-            self.learn_timed_out(late)
+            self.learn_timed_out(t, late)
             self.clear_inactivity(t)
             return
         silent_during = self.det.silent_during
@@ -425,22 +425,24 @@ class Home:
                     self.last_ctx * learning.BINS + gap_bin
                 )
 
-    def learn_timed_out(self, late: bool) -> None:
-        """A gap the timer flagged in a daytime hour not yet learned is learned as
-        only as long as the timer: that it lasted so long is all that was known before it
-        was flagged. Not at all, and an hour whose ordinary gaps outlast the timer (lunch
-        to dinner in a home whose only sensors are a door and a fridge) would flag each of
-        them and never learn."""
+    def learn_timed_out(self, t: int, late: bool) -> None:
+        """A gap flagged in a daytime hour not yet learned, ended by a sign of life at `t`,
+        is learned as only as long as the limit that flagged it (the timer, or a sensor's
+        threshold): that it lasted so long is all that was known before it was flagged.
+        Not at all, and an hour whose ordinary gaps outlast the timer (lunch to dinner in a
+        home whose only sensors are a door and a fridge) would flag each of them and never
+        learn."""
         minute = self.clock.minute_of_day(self.last_act)
         hour = minute // 60
         if (late or self.last_act <= 0 or self.seated_at or self.det.learned[self.row, hour]
                 or self.det.fallback[self.row, hour] > self.det.rules[self.row, R_FALLBACK_MS]):
             return
+        known = min(self.limit(minute), t - self.last_act)
         silent_during = self.det.silent_during
         if silent_during is not None and silent_during(self.row, self.last_act,
-                                                       self.last_act + int(self.thr[hour])):
+                                                       self.last_act + known):
             return
-        cell = hour * learning.BINS + learning.gap_bin(int(self.thr[hour]))
+        cell = hour * learning.BINS + learning.gap_bin(known)
         self.det.pending_gaps.setdefault(self.row, []).append(cell)
 
     def clear_inactivity(self, t: int) -> None:
