@@ -100,6 +100,10 @@ class HubSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
     # rising (a carer's morning visit, a resident's own "call me if I am not up by");
     # empty: none set
     up_by: str = ""
+    # out by an exit door and no sign of life since for this many hours raises "not back"
+    # (the field's "not returned"; also a resident who let a visitor out and then fell,
+    # whom nothing tells from one gone out); 0: off, the default
+    not_back_h: float = 0.0
 
 
 class Device(msgspec.Struct, frozen=True):

@@ -36,9 +36,9 @@ def configure_hub(store: Store, hub_id: str, changes: dict[str, Any], *, now: in
     except (TypeError, ValueError) as exc:
         raise StoreError(str(exc)) from exc
     if (settings.return_min < 1 or settings.door_open_min < 0 or settings.fallback_h <= 0
-            or settings.out_of_bed_min < 0):
+            or settings.out_of_bed_min < 0 or settings.not_back_h < 0):
         raise StoreError("return time must be >= 1 min, door open >= 0 min, fallback > 0 h, "
-                         "out of bed >= 0 min")
+                         "out of bed >= 0 min, not back >= 0 h")
     text = msgspec.json.encode(settings).decode()
     with store.transaction():
         store.set_hub_settings(hub_id, text)
@@ -70,6 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--up-by",
                         help="with a bed pad: still in bed at this local time (HH:MM) raises; "
                              "'off' clears it")
+    parser.add_argument("--not-back-h", type=float,
+                        help="out by an exit door and not back after this many hours (0: off)")
     parser.add_argument("--routine", type=_on_off, help="on|off: routine-change notices")
     parser.add_argument("--by", default=None)
 
@@ -78,7 +80,7 @@ def changes_from(args: argparse.Namespace) -> dict[str, Any]:
     """The rule changes the command line asks for."""
     changes: dict[str, Any] = {}
     for name in ("night_exit", "return_min", "door_open_min", "inactivity", "fallback_h",
-                 "out_of_bed_min", "not_up", "routine"):
+                 "out_of_bed_min", "not_up", "not_back_h", "routine"):
         value = getattr(args, name)
         if value is not None:
             changes[name] = value
@@ -98,8 +100,9 @@ def describe(hub_id: str, settings: HubSettings) -> str:
     exit_rule = f"on, return {settings.return_min} min" if settings.night_exit else "off"
     out_of_bed = f"{settings.out_of_bed_min} min" if settings.out_of_bed_min else "off"
     up_by = f", up by {settings.up_by}" if settings.up_by else ""
+    not_back = f", not back after {settings.not_back_h:g} h" if settings.not_back_h else ""
     return (f"hub {hub_id}: night {night}; night exit {exit_rule}; door left open "
             f"{settings.door_open_min} min; inactivity {'on' if settings.inactivity else 'off'} "
             f"(fallback {settings.fallback_h:g} h, out of bed at night {out_of_bed}, not up "
-            f"{'on' if settings.not_up else 'off'}{up_by}); "
+            f"{'on' if settings.not_up else 'off'}{up_by}{not_back}); "
             f"routine {'on' if settings.routine else 'off'}")

@@ -73,6 +73,32 @@ def test_a_resident_who_went_out_raises_no_inactivity_however_long_he_is_out() -
     assert raised(run(engine, events, T0 + 11 * HOUR), AlertType.INACTIVITY) == []
 
 
+def test_a_home_with_not_back_set_raises_an_absence_that_long_and_the_return_clears_it() -> None:
+    """Switched on for the home (off by default), out by the front door and no sign of
+    life for `not_back_h` raises "not back" (the resident may have let a visitor out and
+    fallen); coming in clears it."""
+    engine = engine_for(HubSettings(not_back_h=6.0))
+    events = [ev(T0), door(T0 + MIN, "open"), door(T0 + MIN + 5_000, "closed")]
+    (alert,) = raised(run(engine, events, T0 + 7 * HOUR), AlertType.INACTIVITY)
+    assert alert.at == T0 + MIN + 6 * HOUR  # from the door opening
+    assert "out by the exit door at 10:01 local" in alert.reason and "not back" in alert.reason
+    back = T0 + 8 * HOUR
+    decisions = run(engine, [door(back, "open"), door(back + 4_000, "closed")], back + MIN)
+    assert Clear(HUB, AlertType.INACTIVITY, back) in decisions
+    assert raised(decisions, AlertType.INACTIVITY) == []
+
+
+def test_not_back_waits_for_the_night_exit_it_would_repeat() -> None:
+    """Out at night with both rules on: the night exit is raised; "not back" is not raised
+    beside it while it stands."""
+    engine = engine_for(HubSettings(night_exit=True, not_back_h=2.0))
+    night = T0 + 13 * HOUR  # 23:00
+    events = [ev(night), door(night + MIN, "open"), door(night + MIN + 5_000, "closed")]
+    decisions = run(engine, events, night + 5 * HOUR)
+    assert len(raised(decisions, AlertType.NIGHT_EXIT)) == 1
+    assert raised(decisions, AlertType.INACTIVITY) == []
+
+
 def test_coming_back_through_the_front_door_restarts_the_inactivity_timer_at_the_door() -> None:
     """A collapse just inside the door is still found in a door-contacts-only home."""
     engine = engine_for()

@@ -9,7 +9,7 @@ import pytest
 
 from telecare import rules
 from telecare.detect import Engine
-from telecare.detect.columns import NO_UP_BY, R_OUT_OF_BED_MS, R_UP_BY
+from telecare.detect.columns import NO_UP_BY, R_NOT_BACK_MS, R_OUT_OF_BED_MS, R_UP_BY
 from telecare.ingest.validate import RawMessage
 from telecare.metrics import Metrics
 from telecare.model import Device
@@ -93,6 +93,21 @@ def test_an_installer_sets_a_time_to_be_up_by_and_a_time_that_is_not_one_is_refu
     pipeline.process([motion(2, T0 + 1000)])
     assert "up by" not in rules.describe(HUB, cleared)
     assert pipeline.engine.ambient.rules[row, R_UP_BY] == NO_UP_BY
+
+
+def test_an_installer_sets_not_back_and_a_negative_time_is_refused(tmp_path: Path) -> None:
+    """`not_back_h` is off until set; it reaches the engine in ms and says so."""
+    store = store_with_hub(tmp_path)
+    pipeline = started(store, T0)
+    assert "not back" not in rules.describe(HUB, rules.current(store, HUB))
+    with pytest.raises(StoreError, match="not back"):
+        rules.configure_hub(store, HUB, {"not_back_h": -1.0}, now=T0, by="installer")
+    settings = rules.configure_hub(store, HUB, {"not_back_h": 8.0}, now=T0, by="installer")
+    assert "not back after 8 h" in rules.describe(HUB, settings)
+    pipeline.process([motion(1, T0)])
+    row = pipeline.engine.index.get(HUB)
+    assert row is not None
+    assert pipeline.engine.ambient.rules[row, R_NOT_BACK_MS] == 8 * 3_600_000
 
 
 def test_a_restart_keeps_the_pending_inactivity_timer_and_does_not_raise_it_twice(

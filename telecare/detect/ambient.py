@@ -186,6 +186,7 @@ class AmbientDetectors:
             s.return_min * MINUTE_MS, s.door_open_min * MINUTE_MS, int(s.inactivity),
             int(s.routine), int(s.fallback_h * HOUR_MS), s.out_of_bed_min * MINUTE_MS,
             int(s.not_up), parse_hhmm(s.up_by) if s.up_by else NO_UP_BY,
+            int(s.not_back_h * HOUR_MS),
         )
         self.fallback[row] = fallback_thresholds(s)
         self.night_floor[row] = night_floor_hours(s)

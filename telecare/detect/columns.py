@@ -62,9 +62,9 @@ N_FLOATS: Final = 10
 # columns of `rules` (per-home settings, resolved)
 (
     R_CLOCK, R_NIGHT_START, R_NIGHT_END, R_NIGHT_EXIT, R_RETURN_MS, R_OPEN_MS, R_INACTIVITY,
-    R_ROUTINE, R_FALLBACK_MS, R_OUT_OF_BED_MS, R_NOT_UP, R_UP_BY,
-) = range(12)
-N_RULES: Final = 12
+    R_ROUTINE, R_FALLBACK_MS, R_OUT_OF_BED_MS, R_NOT_UP, R_UP_BY, R_NOT_BACK_MS,
+) = range(13)
+N_RULES: Final = 13
 # R_UP_BY when no time is set
 NO_UP_BY: Final = -1
 

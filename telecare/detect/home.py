@@ -90,7 +90,7 @@ class Home:
         (
             clock, self.night_start, self.night_end, self.night_exit, self.return_ms,
             self.open_ms, self.inactivity, self.routine, _fallback, self.out_of_bed_ms,
-            self.not_up, self.up_by,
+            self.not_up, self.up_by, self.not_back_ms,
         ) = det.rules[row].tolist()
         self.clock = det.clocks[clock]
         self.thr: list[int] = det.thresholds[row].tolist()
@@ -209,7 +209,7 @@ class Home:
             self.clear_inactivity(t)
         self.become(DOOR, t)
         self.touch(t)
-        self.inact_dl = NONE
+        self.set_inactivity()
         if (self.night_exit and self.exit_dl == NONE and not self.exit_alerted
                 and in_window(self.clock.minute_of_day(t), self.night_start, self.night_end)):
             self.exit_dl = t + self.return_ms
@@ -452,7 +452,9 @@ class Home:
             self.out.append(Clear(self.hub_id, AlertType.INACTIVITY, t))
 
     def returned(self, t: int) -> None:
-        """Activity inside after an exit door: the resident is in (came back, or never left)."""
+        """Activity inside after an exit door: the resident is in (came back, or never left).
+        A night exit or a "not back" raised meanwhile is cleared."""
+        self.clear_inactivity(t)
         self.exit_dl = NONE
         if self.exit_alerted:
             self.exit_alerted = 0
@@ -471,6 +473,8 @@ class Home:
                 up = self.vacant_at + self.limit(self.clock.minute_of_day(self.vacant_at))
                 deadline = max(deadline, up)
             self.inact_dl = deadline
+        elif self.presence == DOOR and self.not_back_ms:
+            self.inact_dl = self.last_act + self.not_back_ms  # out by the door: not back
         else:
             self.inact_dl = NONE
 
@@ -506,8 +510,14 @@ class Home:
         """The inactivity timer expired."""
         if self.inact_alerted:
             return
+        if self.presence == DOOR and self.exit_alerted:
+            return  # the night exit raised stands for it until the resident is seen inside
         self.inact_alerted = 1
-        if self.presence == ASLEEP and self.vacant_at:
+        if self.presence == DOOR:
+            door = clock_text(self.clock.minute_of_day(self.last_act))
+            reason = (f"out by the exit door at {door} local and no sign of life since "
+                      f"({hours_text(at - self.last_act)}): not back, or at home and still")
+        elif self.presence == ASLEEP and self.vacant_at:
             local = self.clock.minute_of_day(self.vacant_at)
             reason = (f"bed pad vacant since {clock_text(local)} local and no "
                       f"sign of life elsewhere since (gone to bed {hours_text(at - self.bed_t)}"
