@@ -76,3 +76,18 @@ def test_the_config_file_is_read_and_the_environment_wins(tmp_path: Path) -> Non
     conf.write_text('brokr_url = "x"\n')
     with pytest.raises(ConfigError, match="brokr_url"):
         load_settings({"TELECARE_CONFIG": str(conf)})
+
+
+def test_an_installer_sets_not_back_from_the_command_line_and_a_bad_value_writes_nothing(
+        tmp_path: Path) -> None:
+    """`telecare hub configure --not-back-h` reaches the hub's stored rules; a negative time
+    is refused with a clear error and leaves them as they were."""
+    assert run(tmp_path, "hub", "add", "H-1").returncode == 0
+    bad = run(tmp_path, "hub", "configure", "H-1", "--not-back-h", "-2")
+    assert bad.returncode != 0 and "not back" in bad.stderr
+    done = run(tmp_path, "hub", "configure", "H-1", "--not-back-h", "10")
+    assert done.returncode == 0, done.stderr
+    assert "not back after 10 h" in done.stdout
+    store = SqliteStore.open(tmp_path / "data" / "telecare.db")
+    assert '"not_back_h":10.0' in store.hub_settings()["H-1"]
+    store.close()
