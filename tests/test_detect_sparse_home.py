@@ -4,16 +4,12 @@ fixed timer of a home still learning, and must still be learned."""
 from __future__ import annotations
 
 import numpy as np
-from engine_events import DAY0, HOUR, HUB, MIN, ev, home_engine, inactivity
+from engine_events import DAY0, HOUR, MIN, ev, home_engine, inactivity
 
-from telecare.detect import Engine, learning
-from telecare.model import HubSettings
+from telecare.detect import learning
 
 DAY = 24 * HOUR
 FRIDGE = ("fridge", "usage", "kitchen")
-DOOR = ("door-front", "door", "front")
-# a fixed timer of 4 h in a home of contacts only (its `fallback_h` times 1.25)
-FOUR_HOURS = HubSettings(fallback_h=3.2)
 # breakfast, lunch, dinner and a drink before bed: 4.5 h and 5 h between the first three
 MEALS = (8 * HOUR, 12 * HOUR + 30 * MIN, 17 * HOUR + 30 * MIN, 20 * HOUR + 30 * MIN)
 
@@ -27,7 +23,7 @@ def test_gaps_between_meals_longer_than_the_fixed_timer_are_learned_not_raised_f
     ordinary gaps (4.5 h, 5 h). Each is learned as far as the timer, so the hours learn
     that such gaps happen and stop raising them; a morning whose resident never comes
     back to the fridge is still raised, sooner than the 12 h timer would."""
-    engine = home_engine((FRIDGE, DOOR), FOUR_HOURS)
+    engine = home_engine((FRIDGE, ("door-front", "door", "front")))
     days = 35
     events = [fridge(DAY0 + d * DAY + m + (d * 7 % 11) * MIN) for d in range(days) for m in MEALS]
     alerts = inactivity(engine, events, DAY0 + days * DAY)
@@ -45,7 +41,7 @@ def test_a_home_whose_last_sign_of_the_day_is_dinner_learns_that_its_evenings_ar
     stillness runs to breakfast every day. Once a week of such nights is seen, the fixed
     timer of the evening hours runs to the morning, as it does from the night hours:
     no evening is raised; a morning with no breakfast still is."""
-    engine = home_engine((FRIDGE, DOOR), FOUR_HOURS)
+    engine = home_engine((FRIDGE, ("door-front", "door", "front")))
     days = 35
     events = [fridge(DAY0 + d * DAY + m + (d * 7 % 11) * MIN)
               for d in range(days) for m in MEALS[:3]]
@@ -80,47 +76,14 @@ def test_an_hour_with_too_few_gaps_is_judged_by_the_homes_daytime_as_a_whole() -
 def test_when_a_homes_days_end_survives_a_restart() -> None:
     """Checkpointed and restored, a home whose evenings were learned as nights still lets
     its evening run to the morning, raised at the same time as before the restart."""
-    engine = home_engine((FRIDGE, DOOR), FOUR_HOURS)
+    engine = home_engine((FRIDGE, ("door-front", "door", "front")))
     days = 14
     inactivity(engine, [fridge(DAY0 + d * DAY + m) for d in range(days) for m in MEALS[:3]],
                DAY0 + days * DAY)
-    again = home_engine((FRIDGE, DOOR), FOUR_HOURS)
+    again = home_engine((FRIDGE, ("door-front", "door", "front")))
     again.restore(engine.checkpoint(everything=True))
     last_day = [fridge(DAY0 + days * DAY + m) for m in MEALS[:3]]
     times = [a.at for e in (engine, again)
              for a in inactivity(e, last_day, DAY0 + (days + 1) * DAY + 20 * HOUR)
              if a.at > last_day[-1].event_time]  # (the day's gaps may still be raised)
     assert times == [last_day[-1].event_time + 18 * HOUR] * 2
-
-
-def test_a_home_of_contacts_only_has_a_longer_fixed_timer_than_one_with_a_motion_sensor() -> None:
-    """A home that sees its resident only when something is used waits 1.25 times
-    `fallback_h` (5 h by default) while it learns; one with a PIR waits `fallback_h`."""
-    at = {}
-    for kit in ((FRIDGE, DOOR), (FRIDGE, DOOR, ("pir-hall", "motion", "hall"))):
-        engine = home_engine(kit)
-        meals = [fridge(DAY0 + d * DAY + m) for d in range(2) for m in MEALS]
-        inactivity(engine, meals, DAY0 + 2 * DAY)
-        lunch = DAY0 + 2 * DAY + 12 * HOUR
-        (alert,) = inactivity(engine, [fridge(DAY0 + 2 * DAY + 8 * HOUR), fridge(lunch)],
-                              lunch + 6 * HOUR)
-        at[len(kit)] = alert.at - lunch
-    assert at == {2: 5 * HOUR, 3: 4 * HOUR}
-
-
-def test_restored_before_its_devices_are_registered_a_home_with_a_pir_keeps_its_timer() -> None:
-    """The service restores checkpoints before it loads the registry: a home with a PIR is
-    taken as one of contacts only until the PIR is registered, then its timer is its own."""
-    kit = (FRIDGE, DOOR, ("pir-hall", "motion", "hall"))
-    engine = home_engine(kit)
-    inactivity(engine, [fridge(DAY0 + d * DAY + m) for d in range(3) for m in MEALS],
-               DAY0 + 3 * DAY)
-    again = Engine.starting_at(DAY0)
-    again.restore(engine.checkpoint(everything=True))
-    again.configure(HUB, tz="UTC", settings=HubSettings())
-    for device, type_, location in kit:
-        again.register_device(HUB, device, type_, location)
-    row = engine.index.get(HUB)
-    assert row is not None and again.index.get(HUB) == row
-    assert again.ambient.fallback[row].tolist() == engine.ambient.fallback[row].tolist()
-    assert again.ambient.fallback[row].min() == 4 * HOUR

@@ -72,9 +72,6 @@ class AmbientDetectors:
         default_factory=lambda: np.zeros((0, 24, learning.BINS), np.float32)
     )
     gap_days: np.ndarray = field(default_factory=lambda: np.zeros((0, 24), np.float32))
-    # whether any of the home's sensors sees the resident when nothing is used (a motion
-    # sensor, a bed or chair pad); set as devices are registered, not checkpointed
-    watched: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     # nights the home was still through, by the local hour of their last sign of life
     day_ends: np.ndarray = field(default_factory=lambda: np.zeros((0, 24), np.float32))
     # daytime gaps by the sign of life that began them, and the thresholds learned from them
@@ -126,7 +123,6 @@ class AmbientDetectors:
         self.gap_hist = grown(self.gap_hist, rows)
         self.gap_days = grown(self.gap_days, rows)
         self.day_ends = grown(self.day_ends, rows)
-        self.watched = grown(self.watched, rows, False)
         self.ctx_hist = grown(self.ctx_hist, rows)
         self.ctx_thr = grown(self.ctx_thr, rows, NONE)
         self.devices = grown(self.devices, rows)
@@ -196,19 +192,6 @@ class AmbientDetectors:
         self.night_floor[row] = night_floor_hours(s)
         if not self.ints[row, I_ACTIVE]:
             self.thresholds[row] = self.fallback[row]
-
-    def watch(self, row: int) -> None:
-        """A sensor that sees the resident (`kinds.WATCHING_TYPES`) is registered for the
-        home: its fixed timers are no longer those of a home of contacts only. (Restored
-        from a checkpoint before its devices are registered, a home's timers are re-derived
-        here.)"""
-        if self.watched[row]:
-            return
-        self.watched[row] = True
-        if self.ints[row, I_ACTIVE]:
-            home = self._load(row)
-            home.recompute_thresholds()
-            self._store(home)
 
     # running --------------------------------------------------------------------
 

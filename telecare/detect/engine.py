@@ -41,7 +41,6 @@ from telecare.detect.kinds import (
     EVENT_CODE,
     KIND_TABLE,
     R_ACCEL,
-    WATCHING_TYPES,
     ambient_codes,
     device_role,
 )
@@ -102,11 +101,8 @@ class Engine:
 
     def register_device(self, hub_id: str, device_id: str, type_: str, location: str) -> int:
         """Record a device's role (from its type and location); return it."""
-        row = self.row(hub_id)
         role = device_role(type_, location)
-        self._roles[(row, device_id)] = role
-        if type_ in WATCHING_TYPES:
-            self.ambient.watch(row)
+        self._roles[(self.row(hub_id), device_id)] = role
         return role
 
     def role_of(self, row: int, device_id: str, type_: str, location: str = "") -> int:
@@ -115,8 +111,6 @@ class Engine:
         if role is None:
             role = device_role(type_, location)
             self._roles[(row, device_id)] = role
-            if type_ in WATCHING_TYPES:
-                self.ambient.watch(row)
         return role
 
     # events -------------------------------------------------------------------------

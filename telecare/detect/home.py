@@ -435,7 +435,7 @@ class Home:
         minute = self.clock.minute_of_day(self.last_act)
         hour = minute // 60
         if (late or self.last_act <= 0 or self.seated_at or self.det.learned[self.row, hour]
-                or self.det.fallback[self.row, hour] > self.det.fallback[self.row].min()):
+                or self.det.fallback[self.row, hour] > self.det.rules[self.row, R_FALLBACK_MS]):
             return
         known = min(self.limit(minute), t - self.last_act)
         silent_during = self.det.silent_during
@@ -565,15 +565,12 @@ class Home:
         # a home whose days end early (its sensors do not see the evening): the fixed timer
         # of its evening hours runs to the morning, as it does from its bedtime
         rules = det.rules[row]
-        timer = int(rules[R_FALLBACK_MS])
-        if not det.watched[row]:
-            timer = round(timer * learning.CONTACTS_ONLY_FACTOR)
         det.fallback[row] = fixed_timers(int(rules[R_NIGHT_START]), int(rules[R_NIGHT_END]),
-                                         timer, evening)
+                                         int(rules[R_FALLBACK_MS]), evening)
         fallback = det.fallback[row]
         early = None if learned.all() else learning.early_limit_min(det.gap_hist[row],
                                                                      det.night_floor[row])
-        daytime = fallback <= fallback.min()  # the plain timer, not the one to the morning
+        daytime = fallback <= det.rules[row, R_FALLBACK_MS]  # not the timer to the morning
         if early is not None:
             fallback = np.where(daytime, np.minimum(fallback, int(early) * MINUTE_MS), fallback)
         wide = None if learned.all() else learning.daytime_threshold_min(

@@ -39,9 +39,6 @@ R_BEDROOM: Final = 8  # a motion sensor in a bedroom
 R_CHAIR: Final = 9  # a chair pad (one in a bathroom counts as toilet activity)
 N_ROLES: Final = 10
 
-# sensors that see the resident without anything being used: a home with none of them
-# (door and usage contacts only) sees its resident only when they touch something
-WATCHING_TYPES: Final = frozenset({"motion", "bed", "chair"})
 EXIT_LOCATIONS: Final = frozenset({"front", "back", "front door", "back door", "entrance"})
 TOILET_LOCATIONS: Final = frozenset({"bathroom", "toilet", "wc", "ensuite", "en-suite", "washroom"})
 

@@ -195,12 +195,6 @@ def evening_minute(day_ends: np.ndarray, days: float) -> int | None:
     return max(hour, EVENING_EARLIEST_H) * 60 if hour >= 12 else None
 
 
-# a home whose sensors are all contacts (no motion sensor, no bed or chair pad) sees its
-# resident only when they use something: its fixed timer while learning is this many times
-# the home's `fallback_h` (4 h -> 5 h)
-CONTACTS_ONLY_FACTOR: Final = 1.25
-
-
 # a resident who sat down (a chair pad's occupied, nothing since), in an hour not yet learned,
 # is still for at most SEATED_FACTOR times the longest they have stayed so after that seat's
 # occupied (at least EARLY_MIN_MIN), once this many such gaps were seen; before that, a fixed
