@@ -58,20 +58,28 @@ def test_an_installer_switches_night_exit_on_and_the_running_pipeline_applies_it
     assert store.audit_log()[-1][2] == "hub.configure"
 
 
-def test_an_installer_sets_the_out_of_bed_rule_and_a_negative_time_is_refused(
-    tmp_path: Path,
+@pytest.mark.parametrize(("name", "bad", "refused", "value", "said", "column", "in_engine"), [
+    ("out_of_bed_min", -1, "out of bed", 30, "out of bed at night 30 min", R_OUT_OF_BED_MS,
+     30 * 60_000),
+    ("not_back_h", -1.0, "not back", 8.0, "not back after 8 h", R_NOT_BACK_MS, 8 * 3_600_000),
+])
+def test_an_installer_sets_a_timed_rule_and_a_negative_time_is_refused(
+    tmp_path: Path, name: str, bad: float, refused: str, value: float, said: str,
+    column: int, in_engine: int,
 ) -> None:
-    """The night-time out-of-bed rule is a hub's rule like the others, with its bounds."""
+    """The night-time out-of-bed rule and "not back" (off until set) are a hub's rules like
+    the others, with their bounds; they reach the engine in ms and say so."""
     store = store_with_hub(tmp_path)
     pipeline = started(store, T0)
-    with pytest.raises(StoreError, match="out of bed"):
-        rules.configure_hub(store, HUB, {"out_of_bed_min": -1}, now=T0, by="installer")
-    settings = rules.configure_hub(store, HUB, {"out_of_bed_min": 30}, now=T0, by="installer")
-    assert "out of bed at night 30 min" in rules.describe(HUB, settings)
+    assert said not in rules.describe(HUB, rules.current(store, HUB))
+    with pytest.raises(StoreError, match=refused):
+        rules.configure_hub(store, HUB, {name: bad}, now=T0, by="installer")
+    settings = rules.configure_hub(store, HUB, {name: value}, now=T0, by="installer")
+    assert said in rules.describe(HUB, settings)
     pipeline.process([motion(1, T0)])
     row = pipeline.engine.index.get(HUB)
     assert row is not None
-    assert pipeline.engine.ambient.rules[row, R_OUT_OF_BED_MS] == 30 * 60_000
+    assert pipeline.engine.ambient.rules[row, column] == in_engine
 
 
 def test_an_installer_sets_a_time_to_be_up_by_and_a_time_that_is_not_one_is_refused(
@@ -93,21 +101,6 @@ def test_an_installer_sets_a_time_to_be_up_by_and_a_time_that_is_not_one_is_refu
     pipeline.process([motion(2, T0 + 1000)])
     assert "up by" not in rules.describe(HUB, cleared)
     assert pipeline.engine.ambient.rules[row, R_UP_BY] == NO_UP_BY
-
-
-def test_an_installer_sets_not_back_and_a_negative_time_is_refused(tmp_path: Path) -> None:
-    """`not_back_h` is off until set; it reaches the engine in ms and says so."""
-    store = store_with_hub(tmp_path)
-    pipeline = started(store, T0)
-    assert "not back" not in rules.describe(HUB, rules.current(store, HUB))
-    with pytest.raises(StoreError, match="not back"):
-        rules.configure_hub(store, HUB, {"not_back_h": -1.0}, now=T0, by="installer")
-    settings = rules.configure_hub(store, HUB, {"not_back_h": 8.0}, now=T0, by="installer")
-    assert "not back after 8 h" in rules.describe(HUB, settings)
-    pipeline.process([motion(1, T0)])
-    row = pipeline.engine.index.get(HUB)
-    assert row is not None
-    assert pipeline.engine.ambient.rules[row, R_NOT_BACK_MS] == 8 * 3_600_000
 
 
 def test_a_restart_keeps_the_pending_inactivity_timer_and_does_not_raise_it_twice(
