@@ -576,8 +576,8 @@ class Home:
         wide = None if learned.all() else learning.daytime_threshold_min(
             det.gap_hist[row], daytime, float(det.floats[row, F_EFF_DAYS]))
         if wide is not None:
-            # past its first week, a daytime hour that sees too few gaps to learn is judged
-            # by the home's daytime as a whole when that is longer than its timer
+            # from the home's third day, a daytime hour that sees too few gaps to learn is
+            # judged by the home's daytime as a whole when that is longer than its timer
             fallback = np.where(daytime, np.maximum(fallback, round(wide) * MINUTE_MS), fallback)
         learned_ms = np.round(minutes).astype(np.int64) * MINUTE_MS
         # without a bed pad, stillness in the night floor's hours may be sleep: at least the

@@ -144,12 +144,13 @@ WIDE_MARGIN: Final = 1.25
 
 def daytime_threshold_min(counts: np.ndarray, daytime: np.ndarray, days: float) -> float | None:
     """The home's threshold (minutes) for a gap starting at any daytime hour, from the gaps
-    of the `daytime` hours pooled ([24] bool: outside the night floor, and not hours whose
-    fixed timer runs to the morning), or None before WIDE_MIN_DAYS days and WIDE_MIN_GAPS
-    such gaps. counts: [24, BINS]; days: the (decayed) days they cover. Its budget is those
-    hours' share of FALSE_PER_DAY, and it is held to WIDE_MARGIN times the longest such
-    gap seen: a gap it flags is learned at the threshold (`Home.learn_timed_out`), so it
-    climbs a step at a time until the home's ordinary gaps fit."""
+    of the `daytime` hours pooled ([24] bool: the hours whose fixed timer is the plain one,
+    not the one running to the morning), or None before WIDE_MIN_DAYS days and
+    WIDE_MIN_GAPS such gaps. counts: [24, BINS]; days: the (decayed) days they cover. Its
+    budget is those hours' share of FALSE_PER_DAY, and it is held to WIDE_MARGIN times the
+    longest such gap seen: a gap it flags is learned at the threshold
+    (`Home.learn_timed_out`), so it climbs a step at a time until the home's ordinary gaps
+    fit."""
     mask = np.asarray(daytime, bool)
     pooled = np.asarray(counts, np.float64)[mask].sum(axis=0)[np.newaxis]
     if days < WIDE_MIN_DAYS or float(pooled.sum()) < WIDE_MIN_GAPS:
@@ -182,10 +183,10 @@ def is_night(start_minute: int, end_minute: int) -> bool:
 
 
 def evening_minute(day_ends: np.ndarray, days: float) -> int | None:
-    """The local minute (on the hour) from which this home's days often end, from its
-    nights counted by the hour of their last sign of life ([24]); None before enough
-    nights, or when that is later than EVENING_EARLIEST_H's lead (checked by the caller
-    against the night hours)."""
+    """The local minute (on the hour, never before EVENING_EARLIEST_H) by which
+    DAY_END_SHARE of this home's nights had begun, from its nights counted by the hour of
+    their last sign of life ([24]); None before enough nights, or when that hour is after
+    midnight. The caller uses it only when it is earlier than the night hours' lead."""
     counts = np.asarray(day_ends, np.float64)[_EVENING_ORDER]
     total = float(counts.sum())
     if days < DAY_END_DAYS or total < DAY_END_MIN:
