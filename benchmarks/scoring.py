@@ -158,10 +158,16 @@ def _ms(value: Any) -> int:
     return int(value) if isinstance(value, int | float) else parse_rfc3339(str(value))
 
 
+def welfare(alerts: Iterable[dict[str, Any]], homes: set[str]) -> list[dict[str, Any]]:
+    """The alerts of priority 1-3 on the given homes, not suppressed (on an incident-free
+    log: the false welfare alerts)."""
+    return [a for a in alerts if a["hub_id"] in homes and a["priority"] <= WELFARE
+            and not a.get("suppressed_by")]
+
+
 def false_welfare(alerts: Iterable[dict[str, Any]], homes: set[str]) -> Counter[str]:
     """Alerts of priority 1-3 on the given (incident-free) homes, by type."""
-    return Counter(a["type"] for a in alerts if a["hub_id"] in homes and a["priority"] <= WELFARE
-                   and not a.get("suppressed_by"))
+    return Counter(a["type"] for a in welfare(alerts, homes))
 
 
 def generate(args: argparse.Namespace, out: Path, truth: Path, rate: float) -> str | None:

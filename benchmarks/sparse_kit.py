@@ -26,11 +26,11 @@ from scoring import (
     DAY,
     collapse_table,
     engine_alerts,
-    false_welfare,
     generate,
     incident_free_log,
     month_parser,
     twelve_hour_timer,
+    welfare,
 )
 
 KEEP = ("hub", "door-front", "fridge", "cupboard")
@@ -54,8 +54,7 @@ def sparse_copy(log: Path, out: Path) -> set[str]:
 
 def by_week(alerts: list[dict[str, Any]], homes: set[str], start: int) -> list[int]:
     """Welfare alerts on `homes` per week of the log (the last week holds the days left)."""
-    weeks = Counter(min(3, (a["ts"] - start) // (7 * DAY)) for a in alerts
-                    if a["hub_id"] in homes and a["priority"] <= 3 and not a.get("suppressed_by"))
+    weeks = Counter(min(3, (a["ts"] - start) // (7 * DAY)) for a in welfare(alerts, homes))
     return [weeks[w] for w in range(4)]
 
 
@@ -82,8 +81,7 @@ def main() -> int:
         for label, weeks in (("engine", ours), ("12 h timer", theirs)):
             print(f"| {label} | {' | '.join(map(str, weeks))} | {sum(weeks)} |")
         reasons = Counter(re.sub(r"\d+", "N", a["reason"]).split("(")[-1].rstrip(")")
-                          for a in engine if a["hub_id"] in homes
-                          and sum(false_welfare([a], homes).values()))
+                          for a in welfare(engine, homes))
         print("\nThe engine's alerts by rule: "
               + "; ".join(f"{n} {why}" for why, n in reasons.most_common()))
         if args.collapses:
