@@ -36,10 +36,9 @@ from pathlib import Path
 
 import numpy as np
 from scoring import (
-    collapse_table,
+    collapses_changed,
     engine_alerts,
     false_welfare,
-    generate,
     incident_free_log,
     month_parser,
     twelve_hour_timer,
@@ -222,19 +221,13 @@ def main() -> int:
 
 def collapses_seat_unseen(args: argparse.Namespace, work: Path) -> list[str]:
     """Silent collapses in the log with incidents, as it is and with the seat unseen."""
-    log_path, truth_path = work / "sim.csv", work / "truth.jsonl"
-    error = generate(args, log_path, truth_path, 1.0)
-    if error:
-        return [error]
-    log = Log(log_path)
-    chairs = {hub for hub, *_ in log.sits}
-    unseen = work / "unseen.csv"
-    log.write(unseen, *seat_unseen(log, np.random.default_rng(args.seed)))
-    lines = [f"Silent collapses in the {len(chairs)} homes with a chair pad (log with "
-             f"incidents, seed {args.seed}):", "",
-             *collapse_table(truth_path, chairs, [("as simulated", log_path),
-                                                  ("seat unseen", unseen)], args.tz)]
-    return lines
+
+    def unseen(path: Path, out: Path) -> set[str]:
+        log = Log(path)
+        log.write(out, *seat_unseen(log, np.random.default_rng(args.seed)))
+        return {hub for hub, *_ in log.sits}
+
+    return collapses_changed(args, work, "with a chair pad", "seat unseen", unseen)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -204,15 +204,26 @@ def incident_free_log(args: argparse.Namespace, work: Path) -> Path | None:
     return clean
 
 
-def collapse_table(truth_path: Path, homes: set[str], logs: list[tuple[str, Path]],
-                   tz: str) -> list[str]:
-    """Markdown rows: the silent collapses of `homes` (from the truth file) found by the
-    engine (share, median, p90) and by the 12 h timer, on each labelled log."""
+def collapses_changed(args: argparse.Namespace, work: Path, homes_are: str, label: str,
+                      change: Callable[[Path, Path], set[str]]) -> list[str]:
+    """Markdown: generate the month with incidents, write it changed (`change(log, out)`
+    writes the changed log to `out` and returns the homes to score), and table the silent
+    collapses of those homes found by the engine (share, median, p90) and by the 12 h
+    timer, on the log as simulated and as changed (`label`). An error text if the
+    simulator failed."""
+    log, truth_path = work / "sim.csv", work / "truth.jsonl"
+    error = generate(args, log, truth_path, 1.0)
+    if error:
+        return [error]
+    changed = work / "sim-changed.csv"
+    homes = change(log, changed)
     truth = [t for t in map(json.loads, truth_path.read_text().splitlines())
              if t["type"] == "silent_collapse" and t["hub_id"] in homes]
-    lines = ["| log | engine found, median, p90 | 12 h timer found |", "|---|---|---|"]
-    for label, path in logs:
-        ours = score(truth, engine_alerts(path, tz, {})[0])["silent_collapse"]
-        theirs = score(truth, twelve_hour_timer(path, tz))["silent_collapse"]
-        lines.append(f"| {label} | {', '.join(ours.row())} | {theirs.row()[0]} |")
+    lines = [f"Silent collapses in the {len(homes)} homes {homes_are} (log with incidents, "
+             f"seed {args.seed}):", "",
+             "| log | engine found, median, p90 | 12 h timer found |", "|---|---|---|"]
+    for name, path in (("as simulated", log), (label, changed)):
+        ours = score(truth, engine_alerts(path, args.tz, {})[0])["silent_collapse"]
+        theirs = score(truth, twelve_hour_timer(path, args.tz))["silent_collapse"]
+        lines.append(f"| {name} | {', '.join(ours.row())} | {theirs.row()[0]} |")
     return lines

@@ -24,9 +24,8 @@ from typing import Any
 
 from scoring import (
     DAY,
-    collapse_table,
+    collapses_changed,
     engine_alerts,
-    generate,
     incident_free_log,
     month_parser,
     twelve_hour_timer,
@@ -91,17 +90,8 @@ def main() -> int:
 
 def collapses(args: argparse.Namespace, work: Path) -> list[str]:
     """Silent collapses in the homes with a kitchen contact, as simulated and cut down."""
-    log, truth_path = work / "sim.csv", work / "truth.jsonl"
-    error = generate(args, log, truth_path, 1.0)
-    if error:
-        return [error]
-    sparse = work / "sim-sparse.csv"
-    homes = sparse_copy(log, sparse)
-    lines = [f"Silent collapses in the {len(homes)} homes with a fridge or cupboard contact "
-             f"(log with incidents, seed {args.seed}):", "",
-             *collapse_table(truth_path, homes, [("as simulated", log), ("cut down", sparse)],
-                             args.tz)]
-    return lines
+    return collapses_changed(args, work, "with a fridge or cupboard contact", "cut down",
+                             sparse_copy)
 
 
 if __name__ == "__main__":
