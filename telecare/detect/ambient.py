@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from telecare.detect import faults, learning
+from telecare.detect import faults, learning, stillness
 from telecare.detect.columns import (
     ASLEEP,
     F_DAY_P,
@@ -175,7 +175,7 @@ class AmbientDetectors:
             # the night's timer follows the new night hours
             home = self._load(row)
             home.night_dl = home.clock.next_local(home.since, home.night_end)
-            home.recompute_thresholds()
+            stillness.recompute_thresholds(home)
             if home.presence == ASLEEP and not home.inact_alerted:
                 home.set_inactivity()  # a changed rising rule applies tonight
             self._store(home)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from telecare.detect import learning, rising, routine
+from telecare.detect import learning, rising, routine, stillness
 from telecare.detect.columns import (
     DOOR,
     F_BED_MEAN,
@@ -59,7 +59,7 @@ def end_day(home: Home, at: int) -> None:
     if ctx_gaps:
         np.add.at(det.ctx_hist[row].reshape(-1), np.asarray(ctx_gaps), 1.0)
     det.floats[row, F_EFF_DAYS] = det.floats[row, F_EFF_DAYS] * learning.DAILY_DECAY + covered
-    home.recompute_thresholds()
+    stillness.recompute_thresholds(home)
     weekday = (home.clock.day(at - 1) + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
     slots = slice(weekday * 24, weekday * 24 + 24)
     count = float(sum(home.today))

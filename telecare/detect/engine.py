@@ -29,7 +29,7 @@ import msgspec
 import numpy as np
 
 from telecare.detect import ambient as amb
-from telecare.detect import learning
+from telecare.detect import learning, stillness
 from telecare.detect.columns import I_ACTIVE
 from telecare.detect.condition import DeviceConditions
 from telecare.detect.decisions import Decision
@@ -359,7 +359,7 @@ class Engine:
         n = len(self.index)
         for row in np.flatnonzero(det.ints[:n, I_ACTIVE]).tolist():
             home = det._load(row)
-            home.recompute_thresholds()
+            stillness.recompute_thresholds(home)
             home.save()
         det.rebuild_heap()
         self.supervision.resume(self.supervision.resumed_at)

@@ -7,7 +7,7 @@ day's and night's end in `daily`), and writes the row back with `save`.
 Presence is inferred from the front door, the activity after it and the bed pad:
 
 - HOME: signs of life inside; inactivity is judged against the learned threshold
-  (the hour's, or the last sensor's when shorter; see docs/detection.md).
+  (the hour's, or the last sensor's when shorter; `stillness.py`).
 - DOOR: an exit door was passed after signs of life inside, and nothing inside
   has moved since it closed. The resident has probably gone out (or let a
   visitor out): no inactivity alarm. The next passage of an exit door, with
@@ -25,29 +25,21 @@ of life: in the chair, not on the floor (`limit`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from telecare.detect import daily, faults, learning, rising
+from telecare.detect import daily, faults, rising, stillness
 from telecare.detect.columns import (
     ASLEEP,
     BED_MAX_MS,
     DOOR,
     DOOR_SETTLE_MS,
     F_BED_TODAY,
-    F_EFF_DAYS,
     HOME,
     NONE,
-    PAD_DOUBT_MS,
     PASSAGE_MS,
-    R_FALLBACK_MS,
-    R_NIGHT_END,
-    R_NIGHT_START,
     UP_TRIP_MS,
     VISIT_GAP_MS,
     clock_text,
-    fixed_timers,
     hours_text,
 )
 from telecare.detect.decisions import Clear, Decision, Raise
@@ -56,19 +48,6 @@ from telecare.model import AlertType, Priority
 
 if TYPE_CHECKING:
     from telecare.detect.ambient import AmbientDetectors
-
-
-# gaps shorter than this stay in the lowest bins, where no threshold is set: a hub's
-# silence inside one is not looked for
-SILENCE_CHECK_MS: Final = 10 * MINUTE_MS
-# still at home this long from a last sign from an hour before the night hours to their
-# end: asleep, off the pad (a nap in the chair after breakfast is not)
-SLEEP_OFF_PAD_MS: Final = 3 * HOUR_MS
-# a resident who sat down (a chair pad's occupied, nothing since) in an hour not yet learned,
-# before five sits are learned (`learning.seated_limit_min`), is given at least this long: in
-# a recorded home whose living room only the seat pad sees, a sit from 16:10 to 20:19 on its
-# first day raised the 4 h fixed timer; its afternoons in the chair ran to 5 h 49 min
-SEATED_FALLBACK_MS: Final = 6 * HOUR_MS
 
 
 class Home:
@@ -151,7 +130,7 @@ class Home:
         if presence == HOME:
             if not late and t - self.last_act >= rising.NIGHT_STILL_MS:
                 self.woke(t)
-            self.gap_end(t, late)
+            stillness.gap_end(self, t, late)
         elif presence == DOOR:
             if not ((self.door_closed and t > self.door_t) or t - self.door_t > DOOR_SETTLE_MS):
                 self.touch(t)
@@ -169,7 +148,7 @@ class Home:
             self.last_ctx = self.ctx
             self.today[hour] += 1
             if self.inactivity:
-                self.inact_dl = t + self.limit((local // MINUTE_MS) % 1440)
+                self.inact_dl = t + stillness.limit(self, (local // MINUTE_MS) % 1440)
             return
         self.today[(local // HOUR_MS) % 24] += 1
         self.set_inactivity()
@@ -204,7 +183,7 @@ class Home:
         if self.presence == HOME:
             if not late and t - self.last_act >= rising.NIGHT_STILL_MS:
                 self.woke(t)
-            self.gap_end(t, late)
+            stillness.gap_end(self, t, late)
         else:
             self.clear_inactivity(t)
         self.become(DOOR, t)
@@ -221,7 +200,7 @@ class Home:
         self.vacant_at = 0
         self.pads_in |= 1 << (self.ctx >> 1)
         if self.presence == HOME:
-            self.gap_end(t, late)
+            stillness.gap_end(self, t, late)
         elif self.presence == DOOR:
             self.returned(t)
         if self.presence != ASLEEP:
@@ -328,123 +307,6 @@ class Home:
             self.last_act = t
             self.last_ctx = self.ctx
 
-    def limit(self, minute: int) -> int:
-        """How long the home may be still after its last sign of life at this local minute
-        of the day: the hour's threshold, or the last sign's context's when that is
-        learned, shorter, and (in a home without a bed pad, where going to bed looks like
-        stillness) runs out before the night floor. With a working bed pad, a resident out
-        of bed in the night hours is held to `out_of_bed_ms` at most, unless seated. A
-        resident seated (a chair pad's occupied the last sign of life) is judged in the
-        night hours as in a home without a bed pad, and in a daytime hour not yet learned
-        given at least `seated_limit`."""
-        hour = minute // 60
-        threshold = int(self.thr[hour])
-        if self.floor[hour]:
-            if not self.bed_t:
-                due = self.not_up_due()
-                if due != NONE:
-                    threshold = min(threshold, due - self.last_act)
-            elif not self.pad_trusted() or (
-                    self.seated_at and in_window(minute, self.night_start, self.night_end)):
-                # sleep may not show on the pad tonight, or the resident dozes in the chair
-                # in the night: the floor, as in a home without a pad (and one who reached
-                # the chair after getting up is not on the floor: no out-of-bed rule)
-                floor = min(int(self.det.fallback[self.row, hour]),
-                            int(learning.TIMER_MIN) * MINUTE_MS)
-                threshold = max(threshold, floor)
-            elif self.out_of_bed_now(minute):
-                threshold = min(threshold, self.out_of_bed_ms)
-            return threshold
-        context = int(self.ctx_thr[self.last_ctx])
-        if context < threshold and (
-                context <= ((self.floor_start - minute) % 1440) * MINUTE_MS
-                or self.pad_trusted()):
-            return context
-        if self.seated_at and not self.det.learned[self.row, hour]:
-            # a chair pad sees the resident sit, not stop moving: an afternoon in the chair
-            # is no alarm for a home still learning
-            return max(threshold, self.seated_limit())
-        return threshold
-
-    def seated_limit(self) -> int:
-        """A resident seated in an hour not yet learned: 1.25 times the longest stillness
-        after sitting on this seat so far (at least 2.5 h), or SEATED_FALLBACK_MS before
-        five sits are learned."""
-        sits = learning.seated_limit_min(self.det.ctx_hist[self.row, self.last_ctx])
-        return SEATED_FALLBACK_MS if sits is None else round(sits) * MINUTE_MS
-
-    def pad_trusted(self) -> bool:
-        """Whether the home has a bed pad to show sleep: none of its sensors is faulty (the
-        pad may be the one) and the pad has not missed a going to bed lately."""
-        return bool(self.bed_t and not self.faulty and (
-            not self.pad_missed or self.last_act - self.pad_missed > PAD_DOUBT_MS))
-
-    def out_of_bed_now(self, minute: int) -> bool:
-        """Whether the rule for a resident up in the night applies to a last sign of life
-        at this local minute: the home has a bed pad (none of its sensors faulty), it is
-        night, and the resident got out of bed in these night hours at most UP_TRIP_MS
-        before it (a fall on the way to the toilet; not a resident who has not gone to
-        bed yet, dozes off on the sofa, or got up early and sits with a book)."""
-        return bool(self.out_of_bed_ms and self.pad_trusted()
-                    and in_window(minute, self.night_start, self.night_end)
-                    and self.up_at > self.bed_t
-                    and self.last_act - self.up_at <= UP_TRIP_MS
-                    and in_window(self.clock.minute_of_day(self.up_at), self.night_start,
-                                  self.night_end))
-
-    def gap_end(self, t: int, late: bool) -> None:
-        """A sign of life at home ends a gap: learn it, unless it was flagged, arrived late
-        or spans a silence of the hub (what it did not hear says nothing of stillness).
-        A night's sleep off the pad (a long still spell at home begun from an hour before
-        the night hours to their end) puts the pad in doubt, as a vacant it sends while the
-        resident is up does."""
-        gap = t - self.last_act
-        if (self.bed_t and gap >= SLEEP_OFF_PAD_MS and self.last_act > 0 and in_window(
-                self.clock.minute_of_day(self.last_act), self.floor_start, self.night_end)):
-            self.pad_missed = t
-        if gap >= learning.NIGHT_GAP_MS and not late and self.last_act > 0 and learning.is_night(
-                self.clock.minute_of_day(self.last_act), self.clock.minute_of_day(t)):
-            self.det.day_ends[self.row, self.clock.hour(self.last_act)] += 1.0
-        if self.inact_alerted:
-            self.learn_timed_out(t, late)
-            self.clear_inactivity(t)
-            return
-        silent_during = self.det.silent_during
-        if (gap > 0 and not late and self.last_act > 0
-                and not (gap > SILENCE_CHECK_MS and silent_during is not None
-                         and silent_during(self.row, self.last_act, t))):
-            minute = self.clock.minute_of_day(self.last_act)
-            hour = minute // 60
-            gap_bin = learning.gap_bin(gap)
-            self.det.pending_gaps.setdefault(self.row, []).append(hour * learning.BINS + gap_bin)
-            # contexts learn the daytime only: gaps that start outside the night floor and,
-            # in a home without a bed pad, end before it begins
-            if not self.floor[hour] and (
-                    self.bed_t or gap <= ((self.floor_start - minute) % 1440) * MINUTE_MS):
-                self.det.pending_ctx_gaps.setdefault(self.row, []).append(
-                    self.last_ctx * learning.BINS + gap_bin
-                )
-
-    def learn_timed_out(self, t: int, late: bool) -> None:
-        """A gap flagged in a daytime hour not yet learned, ended by a sign of life at `t`,
-        is learned as only as long as the limit that flagged it (the timer, or a sensor's
-        threshold): that it lasted so long is all that was known before it was flagged.
-        Not at all, and an hour whose ordinary gaps outlast the timer (lunch to dinner in a
-        home whose only sensors are a door and a fridge) would flag each of them and never
-        learn."""
-        minute = self.clock.minute_of_day(self.last_act)
-        hour = minute // 60
-        if (late or self.last_act <= 0 or self.seated_at or self.det.learned[self.row, hour]
-                or self.det.fallback[self.row, hour] > self.det.rules[self.row, R_FALLBACK_MS]):
-            return
-        known = min(self.limit(minute), t - self.last_act)
-        silent_during = self.det.silent_during
-        if silent_during is not None and silent_during(self.row, self.last_act,
-                                                       self.last_act + known):
-            return
-        cell = hour * learning.BINS + learning.gap_bin(known)
-        self.det.pending_gaps.setdefault(self.row, []).append(cell)
-
     def clear_inactivity(self, t: int) -> None:
         """A sign of life ends an inactivity alert that was raised."""
         if self.inact_alerted:
@@ -465,12 +327,14 @@ class Home:
         if not self.inactivity:
             self.inact_dl = NONE
         elif self.presence == HOME:
-            self.inact_dl = self.last_act + self.limit(self.clock.minute_of_day(self.last_act))
+            minute = self.clock.minute_of_day(self.last_act)
+            self.inact_dl = self.last_act + stillness.limit(self, minute)
         elif self.presence == ASLEEP:
             deadline = min(self.bed_t + BED_MAX_MS, rising.deadline(self, self.bed_t))
             if self.vacant_at:
                 # the pad alone says up: raised once overdue both in bed and up
-                up = self.vacant_at + self.limit(self.clock.minute_of_day(self.vacant_at))
+                minute = self.clock.minute_of_day(self.vacant_at)
+                up = self.vacant_at + stillness.limit(self, minute)
                 deadline = max(deadline, up)
             self.inact_dl = deadline
         elif self.presence == DOOR and self.not_back_ms:
@@ -527,78 +391,8 @@ class Home:
         elif self.presence == ASLEEP:
             reason = f"in bed and still for {hours_text(at - self.bed_t)}"
         else:
-            minute = self.clock.minute_of_day(self.last_act)
-            hour = minute // 60
-            learned = bool(self.det.learned[self.row, hour])
-            limit = self.limit(minute)
-            if self.floor[hour] and at == self.not_up_due():
-                basis = rising.usual_text(self, at)
-            elif self.out_of_bed_now(minute) and limit == self.out_of_bed_ms:
-                basis = "out of bed at night"
-            elif limit < self.thr[hour]:
-                basis = "longer than this home usually goes after that sensor"
-            elif learned:
-                basis = "longer than this home usually goes at this hour"
-            elif self.seated_at and limit > self.thr[hour]:
-                basis = "seated, judged by its sits so far while its pattern is learned"
-            elif self.thr[hour] > self.det.fallback[self.row, hour]:
-                basis = "longer than this home usually goes in the daytime"
-            elif self.thr[hour] < self.det.fallback[self.row, hour]:
-                basis = "twice its longest still spell so far, while its pattern is learned"
-            else:
-                basis = "fixed timer while this home's pattern is learned"
-            reason = (f"no activity at home for {hours_text(at - self.last_act)}, "
-                      f"last at {hour:02d}:xx local ({basis})")
-            if self.seated_at:
-                # where to look first: the chair pad has held the resident since then
-                seated = clock_text(self.clock.minute_of_day(self.seated_at))
-                reason += f"; on the chair pad since {seated}"
+            reason = stillness.reason(self, at)
         self.raise_(AlertType.INACTIVITY, Priority.WELFARE, at, reason)
-
-    def recompute_thresholds(self) -> None:
-        """Derive this home's per-hour inactivity thresholds from what it has learned."""
-        det, row = self.det, self.row
-        minutes, learned = learning.thresholds_min(
-            det.gap_hist[row], det.gap_days[row], float(det.floats[row, F_EFF_DAYS])
-        )
-        evening = learning.evening_minute(det.day_ends[row], float(det.floats[row, F_EFF_DAYS]))
-        # a home whose days end early (its sensors do not see the evening): the fixed timer
-        # of its evening hours runs to the morning, as it does from its bedtime
-        rules = det.rules[row]
-        det.fallback[row] = fixed_timers(int(rules[R_NIGHT_START]), int(rules[R_NIGHT_END]),
-                                         int(rules[R_FALLBACK_MS]), evening)
-        fallback = det.fallback[row]
-        early = None if learned.all() else learning.early_limit_min(det.gap_hist[row],
-                                                                     det.night_floor[row])
-        daytime = fallback <= det.rules[row, R_FALLBACK_MS]  # not the timer to the morning
-        if early is not None:
-            fallback = np.where(daytime, np.minimum(fallback, int(early) * MINUTE_MS), fallback)
-        wide = None if learned.all() else learning.daytime_threshold_min(
-            det.gap_hist[row], daytime, float(det.floats[row, F_EFF_DAYS]))
-        if wide is not None:
-            # from the home's third day, a daytime hour that sees too few gaps to learn is
-            # judged by the home's daytime as a whole when that is longer than its timer
-            fallback = np.where(daytime, np.maximum(fallback, round(wide) * MINUTE_MS), fallback)
-        learned_ms = np.round(minutes).astype(np.int64) * MINUTE_MS
-        # without a bed pad, stillness in the night floor's hours may be sleep: at least the
-        # fixed timer to the morning (no more than the 12 h timer, for an hour learned); with
-        # one, sleep shows, and the learned threshold holds
-        floor = (np.where(det.night_floor[row],
-                          np.minimum(det.fallback[row], int(learning.TIMER_MIN) * MINUTE_MS), 0)
-                 if not self.bed_t else 0)
-        thr = np.where(learned, np.maximum(learned_ms, floor), fallback)
-        det.thresholds[row] = thr
-        det.learned[row] = learned
-        ctx_minutes, ctx_learned = learning.context_thresholds_min(
-            det.ctx_hist[row], float(det.floats[row, F_EFF_DAYS])
-        )
-        ctx_thr = np.where(ctx_learned, np.round(ctx_minutes).astype(np.int64) * MINUTE_MS, NONE)
-        det.ctx_thr[row] = ctx_thr
-        det.dirty_learned.add(row)
-        self.thr = thr.tolist()
-        self.ctx_thr = ctx_thr.tolist()
-        if self.presence == HOME and not self.inact_alerted and self.inact_dl != NONE:
-            self.set_inactivity()
 
     def raise_(self, type_: AlertType, priority: Priority, at: int, reason: str,
                audience: str = "operator", device_id: str | None = None) -> None:

@@ -149,7 +149,7 @@ def daytime_threshold_min(counts: np.ndarray, daytime: np.ndarray, days: float) 
     WIDE_MIN_GAPS such gaps. counts: [24, BINS]; days: the (decayed) days they cover. Its
     budget is those hours' share of FALSE_PER_DAY, and it is held to WIDE_MARGIN times the
     longest such gap seen: a gap it flags is learned at the threshold
-    (`Home.learn_timed_out`), so it climbs a step at a time until the home's ordinary gaps
+    (`stillness.learn_timed_out`), so it climbs a step at a time until the home's ordinary gaps
     fit."""
     mask = np.asarray(daytime, bool)
     pooled = np.asarray(counts, np.float64)[mask].sum(axis=0)[np.newaxis]
