@@ -41,6 +41,7 @@ from telecare.detect.kinds import (
     R_HUB,
     ambient_codes,
 )
+from telecare.loglines import NotUsed, locate
 from telecare.model import DEFAULT_HEARTBEAT_S, Event, HubSettings, rfc3339
 
 BLOCK_BYTES: Final = 8 << 20
@@ -89,6 +90,8 @@ class Summary:
     hubs_by_type: dict[str, set[str]] = field(default_factory=dict)
     # hubs that sent no heartbeat in the log: their silence was not judged
     heartbeatless: list[str] = field(default_factory=list)
+    # lines the live service would dead-letter, left out
+    not_used: NotUsed = field(default_factory=NotUsed)
 
     def count(self, alert: Raise) -> None:
         """Count one raised alert."""
@@ -139,6 +142,7 @@ class LogReader:
         self.settings = dict(settings)
         self.heartbeat_s = heartbeat_s
         self.rows = 0
+        self.not_used = NotUsed()
         # hubs (by engine row) that have sent a heartbeat in this log
         self._beating = np.zeros(0, bool)
 
@@ -152,18 +156,24 @@ class LogReader:
                     column_types=_TYPES, strings_can_be_null=False, include_columns=COLUMNS
                 ),
             )
-        except (OSError, pa.ArrowInvalid) as exc:
+        except OSError as exc:
             raise BacktestError(f"cannot read {path}: {exc}") from exc
+        except pa.ArrowInvalid as exc:
+            raise BacktestError(f"cannot read {path}: {locate(path, 0) or exc}") from exc
         while True:
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
                 return
             except pa.ArrowInvalid as exc:
-                raise BacktestError(f"{path}: {exc}") from exc
+                raise BacktestError(f"{path}: {locate(path, self.rows) or exc}") from exc
             if batch.num_rows:
+                usable = self.not_used.check(batch, first_line=self.rows + 2)
                 self.rows += batch.num_rows
-                yield self.block(batch)
+                if usable is not None:
+                    batch = batch.filter(pa.array(usable))
+                if batch.num_rows:
+                    yield self.block(batch)
 
     def block(self, batch: pa.RecordBatch) -> Block:
         """Turn one record batch into arrays, registering hubs and devices met first here."""
@@ -349,6 +359,7 @@ def run_backtest(
     summary.last = watermark or None
     summary.rows = reader.rows
     summary.heartbeatless = reader.heartbeatless()
+    summary.not_used = reader.not_used
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -368,6 +379,8 @@ def main(path: Path, *, as_json: bool, tz: str, settings_path: Path | None,
         out.flush()
         if summary.heartbeatless:
             print(_heartbeatless_note(summary.heartbeatless), file=sys.stderr)
+        if summary.not_used.counts:
+            print(summary.not_used.note(), file=sys.stderr)
         return 0
     return _run_with_progress(path, tz=tz, settings=settings, out=out)
 
@@ -413,6 +426,8 @@ def _run_with_progress(path: Path, *, tz: str, settings: Mapping[str, HubSetting
                   f"{summary.late_events} events beyond the lateness bound")
     if summary.heartbeatless:
         console.print(_heartbeatless_note(summary.heartbeatless), markup=False, highlight=False)
+    if summary.not_used.counts:
+        console.print(summary.not_used.note(), markup=False, highlight=False)
     return 0
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from telecare.backtest import alert_json, main, run_backtest
+from telecare.backtest import BacktestError, alert_json, main, run_backtest
 from telecare.detect import Raise
-from telecare.model import HubSettings
+from telecare.model import HubSettings, rfc3339
 
 HEADER = "ts,hub_id,device_id,type,event,value,location\n"
 REAL_HOME_A = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-home-a"
@@ -105,6 +105,55 @@ def test_a_hub_with_no_heartbeat_in_the_log_is_not_judged_for_silence_and_is_nam
     out = io.StringIO()
     assert main(log, as_json=False, tz="UTC", settings_path=None, out=out) == 0
     assert "1 hub(s) sent no heartbeat in this log (H-1)" in out.getvalue()
+
+
+def test_lines_the_live_service_would_dead_letter_are_left_out_counted_and_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A converted log that writes a PIR's "off" as an event, a sensor outside the protocol,
+    a line with no device or a hub id the service would refuse: none of them is applied
+    (H-1's collapse is still raised at 12:37; no hub '' appears), and the summary counts
+    them by the live service's dead-letter reasons, naming the first line of each."""
+    log = write_log(tmp_path / "log.csv")
+    odd = [f"{stamp(600)},H-1,pir-1,motion,inactive,,lounge\n",
+           f"{stamp(610)},H-1,lux-1,light,level,300,lounge\n",
+           f"{stamp(620)},H-1,,motion,active,,lounge\n",
+           f"{stamp(630)},,pir-1,motion,active,,lounge\n",
+           f"{stamp(640)},H 1,pir-1,motion,active,,lounge\n",
+           f"{stamp(650)},H-1,pir-1,motion,inactive,,lounge\n"]
+    header, *lines = log.read_text().splitlines(keepends=True)
+    lines = sorted(lines + odd, key=lambda line: line[:20])
+    log.write_text(header + "".join(lines))
+    number = {line: i + 2 for i, line in enumerate(lines)}
+    found: list[Raise] = []
+    summary = run_backtest(log, tz="UTC", on_alert=found.append)
+    inactivity = [(a.hub_id, rfc3339(a.at)) for a in found if a.type.value == "inactivity"]
+    assert inactivity == [("H-1", "2026-03-02T12:37:00.000Z")]
+    assert summary.hubs == 3
+    assert dict(summary.not_used.counts) == {
+        "unknown_event": 2, "unknown_type": 1, "no_device_id": 1, "bad_hub_id": 2}
+    assert summary.not_used.first["unknown_event"].startswith(f"line {number[odd[0]]}: ")
+    assert summary.not_used.first["bad_hub_id"].startswith(f"line {number[odd[3]]}: ")
+    assert main(log, as_json=True, tz="UTC", settings_path=None, out=io.StringIO()) == 0
+    note = capsys.readouterr().err
+    assert "6 line(s) not used" in note
+    assert f"unknown_type 1 (first: line {number[odd[1]]}: 'H-1' 'lux-1' 'light'" in note
+
+
+@pytest.mark.parametrize(("bad", "says"), [
+    ("2026-03-02T20:00:00,H-0,pir-1,motion,active,,lounge\n", "is not an RFC 3339 time in UTC"),
+    ("2026-03-02T20:00:00Z,H-0,pir-1,motion\n", "4 columns where 7 are needed"),
+])
+def test_a_line_that_cannot_be_read_stops_the_backtest_and_is_named_by_its_number(
+    tmp_path: Path, bad: str, says: str,
+) -> None:
+    """Deep in the file (past the first of many small blocks), by its line number."""
+    log = write_log(tmp_path / "log.csv")
+    header, *lines = log.read_text().splitlines(keepends=True)
+    at = len(lines) * 5 // 6
+    log.write_text(header + "".join(lines[:at]) + bad + "".join(lines[at:]))
+    with pytest.raises(BacktestError, match=f"line {at + 2}: .*{says}"):
+        alerts_of(log, block_bytes=1 << 14)
 
 
 def test_the_answer_does_not_depend_on_how_the_file_is_cut_into_blocks(tmp_path: Path) -> None:
