@@ -169,31 +169,32 @@ def test_a_day_spent_in_bed_is_told_to_carers_at_midnight_and_a_usual_day_is_not
     assert "in bed for 2 h 00 min in the daytime" in notice.reason
 
 
-def first_week_with_an_afternoon_in_bed(nap: int, *, hub_silent: bool = False) -> list[Raise]:
-    """Four days in bed only at night, then `nap` ms in bed from 12:00 on day 4; with
-    `hub_silent`, nothing from the hub is heard from 13:00 to 15:00 that day (a power
-    cut past its battery, the pad left occupied). Carer notices."""
+def first_week_with_an_afternoon_in_bed(nap: int, *, hub_silent: bool = False, on_day: int = 4,
+                                        rise: int = 6 * HOUR + 50 * MIN) -> list[Raise]:
+    """Days in bed only at night (up at `rise`, and then active), then `nap` ms in bed from
+    12:00 on `on_day`; with `hub_silent`, nothing from the hub is heard from 13:00 to 15:00
+    that day (a power cut past its battery, the pad left occupied). Carer notices."""
     eng = engine()
     eng.register_device(HUB, "bed-pad", "bed", "bedroom")
     eng.supervision.watch(HUB, 60, registered_at=MONDAY)
-    nap_from = MONDAY + 4 * DAY + 12 * HOUR
+    nap_from = MONDAY + on_day * DAY + 12 * HOUR
     events: list[Event] = []
-    for day in range(5):
+    for day in range(on_day + 1):
         start = MONDAY + day * DAY
         events += [e for e in day_events(day, 10, 1)
-                   if not nap_from <= e.event_time < nap_from + nap]
-        events += [bed(start + 23 * HOUR, "occupied"),
-                   bed(start + DAY + 6 * HOUR + 50 * MIN, "vacant")]
+                   if not nap_from <= e.event_time < nap_from + nap
+                   and not start <= e.event_time < start + rise]
+        events += [bed(start + 23 * HOUR, "occupied"), bed(start + DAY + rise, "vacant")]
     events += [bed(nap_from, "occupied"), bed(nap_from + nap, "vacant")]
-    unheard = range(MONDAY + 4 * DAY + 13 * HOUR, MONDAY + 4 * DAY + 15 * HOUR)
+    unheard = range(MONDAY + on_day * DAY + 13 * HOUR, MONDAY + on_day * DAY + 15 * HOUR)
+    end = MONDAY + (on_day + 1) * DAY + 2 * HOUR
     events += [Event(hub_id=HUB, seq=t // 1000 + 1, device_id="hub", type="hub",
                      event="heartbeat", ts=t, event_time=t, received_at=t, channel="event")
-               for t in range(MONDAY + MIN // 2, MONDAY + 5 * DAY + 2 * HOUR, MIN)
-               ]
+               for t in range(MONDAY + MIN // 2, end, MIN)]
     events = sorted((e for e in events if not (hub_silent and e.event_time in unheard)),
                     key=lambda e: e.event_time)
     decisions: list[Decision] = []
-    for t in range(MONDAY + HOUR, MONDAY + 5 * DAY + 2 * HOUR, HOUR):
+    for t in range(MONDAY + HOUR, end, HOUR):
         decisions += eng.observe([e for e in events if t - HOUR < e.event_time <= t])
         decisions += eng.advance(t)
     return carer_notices(decisions)
@@ -226,3 +227,14 @@ def test_a_chattering_sensor_in_the_first_week_does_not_make_later_days_look_low
         decisions += eng.observe(sorted(events, key=lambda e: e.event_time))
         decisions += eng.advance(MONDAY + (day + 1) * DAY + 8 * HOUR)
     assert carer_notices(decisions) == []
+
+
+def test_in_a_homes_first_days_hours_lying_down_after_the_night_are_told() -> None:
+    """With no usual yet (its second day with the pad), two and a half hours lying down in
+    the afternoon are told to carers at midnight; ninety minutes are not, nor a late
+    morning in bed that goes on from the night (up at 11:30, then an hour's nap)."""
+    (notice,) = first_week_with_an_afternoon_in_bed(150 * MIN, on_day=1)
+    assert notice.at == MONDAY + 2 * DAY
+    assert "lay down in bed for 2 h 30 min in the daytime" in notice.reason
+    assert first_week_with_an_afternoon_in_bed(90 * MIN, on_day=1) == []
+    assert first_week_with_an_afternoon_in_bed(HOUR, on_day=1, rise=11 * HOUR + 30 * MIN) == []

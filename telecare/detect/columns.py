@@ -53,12 +53,14 @@ N_INTS: Final = 32
 # F_DAY_P, F_DAY_RATIO: the last judged day's p (low activity) and count over expected
 # F_BED_TODAY: ms in bed today outside the night floor; F_BED_MEAN, F_BED_SQ: the usual
 # minutes of a day and their square (moving averages, for the mean and spread);
-# F_RISE_MEAN, F_RISE_SQ: the same for the local minute the resident gets up (rising.py)
+# F_RISE_MEAN, F_RISE_SQ: the same for the local minute the resident gets up (rising.py);
+# F_BED_REST_TODAY: the part of F_BED_TODAY in stays begun outside the night hours (lying
+# down in the daytime, not the night's sleep run late)
 (
     F_EFF_DAYS, F_DISPERSION, F_NIGHT_MEAN, F_DAY_P, F_DAY_RATIO, F_BED_TODAY, F_BED_MEAN,
-    F_BED_SQ, F_RISE_MEAN, F_RISE_SQ,
-) = range(10)
-N_FLOATS: Final = 10
+    F_BED_SQ, F_RISE_MEAN, F_RISE_SQ, F_BED_REST_TODAY,
+) = range(11)
+N_FLOATS: Final = 11
 # columns of `rules` (per-home settings, resolved)
 (
     R_CLOCK, R_NIGHT_START, R_NIGHT_END, R_NIGHT_EXIT, R_RETURN_MS, R_OPEN_MS, R_INACTIVITY,

@@ -18,6 +18,7 @@ from telecare.detect import learning, rising, routine, stillness
 from telecare.detect.columns import (
     DOOR,
     F_BED_MEAN,
+    F_BED_REST_TODAY,
     F_BED_SQ,
     F_BED_TODAY,
     F_DAY_P,
@@ -79,7 +80,7 @@ def end_day(home: Home, at: int) -> None:
         if home.bed_t:
             learn_bed(home)
     rising.learn(home, keep=learn)
-    det.floats[row, F_BED_TODAY] = 0.0
+    det.floats[row, F_BED_TODAY] = det.floats[row, F_BED_REST_TODAY] = 0.0
     home.today = [0.0] * 24
     home.home_ms = [0.0] * 24
     home.day_dl = home.clock.next_local(at, 0)
@@ -126,6 +127,17 @@ def judge_bed(home: Home, at: int, flagged: bool) -> bool:
     if flagged or not home.routine:
         return flagged
     minutes = float(floats[F_BED_TODAY]) / MINUTE_MS
+    if home.bed_days < routine.BED_EARLY_DAYS:
+        # no usual yet: lying down this long after getting up is not taken for one
+        resting = float(floats[F_BED_REST_TODAY]) / MINUTE_MS
+        if resting < routine.BED_NEW_REST_MIN:
+            return False
+        carer_notice(
+            home, at,
+            f"lay down in bed for {hours_text(int(resting * MINUTE_MS))} in the daytime "
+            "(this home's usual is not learned yet)",
+        )
+        return True
     mean, spread = level(floats, F_BED_MEAN, F_BED_SQ)
     if not routine.judge_bed(minutes, mean, spread, home.bed_days):
         return False

@@ -33,6 +33,7 @@ from telecare.detect.columns import (
     BED_MAX_MS,
     DOOR,
     DOOR_SETTLE_MS,
+    F_BED_REST_TODAY,
     F_BED_TODAY,
     HOME,
     NONE,
@@ -288,6 +289,9 @@ class Home:
         if self.presence in (HOME, ASLEEP) and t > since:
             clock = self.clock
             in_bed = self.presence == ASLEEP
+            # a stay begun after the night hours is lying down, not the night's sleep run late
+            resting = in_bed and not in_window(clock.minute_of_day(self.bed_t),
+                                               self.night_start, self.night_end)
             silent_ms = self.det.silent_ms
             unheard = silent_ms if silent_ms is not None and silent_ms(self.row, since, t) else None
             while since < t:
@@ -298,6 +302,8 @@ class Home:
                 self.home_ms[hour] += span
                 if in_bed and not self.floor[hour]:
                     self.det.floats[self.row, F_BED_TODAY] += span
+                    if resting:
+                        self.det.floats[self.row, F_BED_REST_TODAY] += span
                 since = end
         self.since = max(self.since, t)
 
