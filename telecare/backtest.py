@@ -168,7 +168,10 @@ class LogReader:
             except pa.ArrowInvalid as exc:
                 raise BacktestError(f"{path}: {locate(path, self.rows) or exc}") from exc
             if batch.num_rows:
-                usable = self.not_used.check(batch, first_line=self.rows + 2)
+                if batch.column("ts").null_count:
+                    where = locate(path, self.rows) or "a line with no time"
+                    raise BacktestError(f"{path}: {where}")
+                usable = self.not_used.check(batch, first_row=self.rows)
                 self.rows += batch.num_rows
                 if usable is not None:
                     batch = batch.filter(pa.array(usable))
@@ -360,6 +363,8 @@ def run_backtest(
     summary.rows = reader.rows
     summary.heartbeatless = reader.heartbeatless()
     summary.not_used = reader.not_used
+    if summary.not_used.counts:
+        summary.not_used.place(path)
     summary.seconds = time.perf_counter() - started
     return summary
 

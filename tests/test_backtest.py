@@ -107,13 +107,28 @@ def test_a_hub_with_no_heartbeat_in_the_log_is_not_judged_for_silence_and_is_nam
     assert "1 hub(s) sent no heartbeat in this log (H-1)" in out.getvalue()
 
 
+def with_lines(log: Path, odd: list[str], *, blank_after: int = 0) -> dict[str, int]:
+    """Put the odd lines into the log in time order, with a blank line and a quoted value
+    over two lines after the first `blank_after` rows; return each odd line's number."""
+    header, *lines = log.read_text().splitlines(keepends=True)
+    lines = sorted(lines + odd, key=lambda line: line[:20])
+    if blank_after:
+        two_lines = f'{lines[blank_after][:20]},H-0,hub,hub,test,"{{""a"":\n1}}",\n'
+        lines[blank_after:blank_after] = ["\n", two_lines]
+    text = header + "".join(lines)
+    log.write_text(text)
+    physical = text.split("\n")
+    return {line: physical.index(line.rstrip("\n")) + 1 for line in odd}
+
+
 def test_lines_the_live_service_would_dead_letter_are_left_out_counted_and_named(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A converted log that writes a PIR's "off" as an event, a sensor outside the protocol,
     a line with no device or a hub id the service would refuse: none of them is applied
     (H-1's collapse is still raised at 12:37; no hub '' appears), and the summary counts
-    them by the live service's dead-letter reasons, naming the first line of each."""
+    them by the live service's reasons, naming the first line of each in the file (a
+    blank line and a value over two lines before them counted)."""
     log = write_log(tmp_path / "log.csv")
     odd = [f"{stamp(600)},H-1,pir-1,motion,inactive,,lounge\n",
            f"{stamp(610)},H-1,lux-1,light,level,300,lounge\n",
@@ -121,38 +136,47 @@ def test_lines_the_live_service_would_dead_letter_are_left_out_counted_and_named
            f"{stamp(630)},,pir-1,motion,active,,lounge\n",
            f"{stamp(640)},H 1,pir-1,motion,active,,lounge\n",
            f"{stamp(650)},H-1,pir-1,motion,inactive,,lounge\n"]
-    header, *lines = log.read_text().splitlines(keepends=True)
-    lines = sorted(lines + odd, key=lambda line: line[:20])
-    log.write_text(header + "".join(lines))
-    number = {line: i + 2 for i, line in enumerate(lines)}
+    number = with_lines(log, odd, blank_after=40)
     found: list[Raise] = []
     summary = run_backtest(log, tz="UTC", on_alert=found.append)
     inactivity = [(a.hub_id, rfc3339(a.at)) for a in found if a.type.value == "inactivity"]
     assert inactivity == [("H-1", "2026-03-02T12:37:00.000Z")]
     assert summary.hubs == 3
     assert dict(summary.not_used.counts) == {
-        "unknown_event": 2, "unknown_type": 1, "no_device_id": 1, "bad_hub_id": 2}
-    assert summary.not_used.first["unknown_event"].startswith(f"line {number[odd[0]]}: ")
-    assert summary.not_used.first["bad_hub_id"].startswith(f"line {number[odd[3]]}: ")
+        "unknown_event": 2, "unknown_type": 1, "unknown_device": 1, "bad_hub_id": 2}
     assert main(log, as_json=True, tz="UTC", settings_path=None, out=io.StringIO()) == 0
     note = capsys.readouterr().err
     assert "6 line(s) not used" in note
+    assert f"unknown_event 2 (first: line {number[odd[0]]}: 'H-1' 'pir-1' 'motion'" in note
     assert f"unknown_type 1 (first: line {number[odd[1]]}: 'H-1' 'lux-1' 'light'" in note
+    assert f"bad_hub_id 2 (first: line {number[odd[3]]}: '' 'pir-1'" in note
+
+
+def test_an_alarm_with_no_device_id_is_still_raised(tmp_path: Path) -> None:
+    """As live, where an alarm from a device the service does not know is raised."""
+    log = write_log(tmp_path / "log.csv")
+    with_lines(log, [f"{stamp(700)},H-2,,pendant,press,,\n"])
+    alerts = alerts_of(log)
+    assert [(a["hub_id"], a["ts"]) for a in alerts if a["type"] == "pendant_press"] == [
+        ("H-0", "2026-03-02T08:00:00.000Z"), ("H-2", "2026-03-02T11:40:00.000Z")]
 
 
 @pytest.mark.parametrize(("bad", "says"), [
     ("2026-03-02T20:00:00,H-0,pir-1,motion,active,,lounge\n", "is not an RFC 3339 time in UTC"),
+    (",H-0,pir-1,motion,active,,lounge\n", "ts '' is not an RFC 3339 time"),
     ("2026-03-02T20:00:00Z,H-0,pir-1,motion\n", "4 columns where 7 are needed"),
 ])
 def test_a_line_that_cannot_be_read_stops_the_backtest_and_is_named_by_its_number(
     tmp_path: Path, bad: str, says: str,
 ) -> None:
-    """Deep in the file (past the first of many small blocks), by its line number."""
+    """Deep in the file (past the first of many small blocks, after a blank line), by its
+    line number."""
     log = write_log(tmp_path / "log.csv")
     header, *lines = log.read_text().splitlines(keepends=True)
     at = len(lines) * 5 // 6
-    log.write_text(header + "".join(lines[:at]) + bad + "".join(lines[at:]))
-    with pytest.raises(BacktestError, match=f"line {at + 2}: .*{says}"):
+    log.write_text(header + "".join(lines[:100]) + "\n" + "".join(lines[100:at]) + bad
+                   + "".join(lines[at:]))
+    with pytest.raises(BacktestError, match=f"line {at + 3}: .*{says}"):
         alerts_of(log, block_bytes=1 << 14)
 
 

@@ -346,6 +346,27 @@ def test_a_checkpoint_from_before_sensor_contexts_and_faults_restores_and_relear
     assert alert.at == expected.at and day5 + 8 * HOUR < alert.at <= day5 + 12 * HOUR
 
 
+def test_a_checkpoint_from_a_newer_engine_with_more_columns_restores() -> None:
+    """A rollback: rows with columns this engine does not have keep the ones it has; the
+    pending inactivity timer survives."""
+    import msgspec
+
+    engine, day5 = hall_and_lounge_days()
+    run(engine, [ev(day5 + 8 * HOUR)], day5 + 9 * HOUR)
+    newer = []
+    for key, blob in engine.checkpoint(everything=True):
+        state = msgspec.msgpack.decode(blob)
+        if isinstance(state, dict) and "ints" in state:
+            state["ints"] = [*state["ints"], 7, 7]
+            state["floats"] = [*state["floats"], 7.0]
+        newer.append((key, msgspec.msgpack.encode(state) if isinstance(state, dict) else blob))
+    again = engine_for()
+    again.restore(newer)
+    (alert,) = raised(again.advance(day5 + 13 * HOUR), AlertType.INACTIVITY)
+    (expected,) = raised(engine.advance(day5 + 13 * HOUR), AlertType.INACTIVITY)
+    assert alert.at == expected.at
+
+
 def test_with_a_bed_pad_stillness_in_the_evening_is_judged_by_the_sensor_after_all() -> None:
     """The same evening as above in a home whose bed pad shows every bedtime: stillness
     after the hall at 20:50 is raised at the hall's threshold, well before the morning."""

@@ -170,10 +170,12 @@ def test_a_day_spent_in_bed_is_told_to_carers_at_midnight_and_a_usual_day_is_not
 
 
 def first_week_with_an_afternoon_in_bed(nap: int, *, hub_silent: bool = False, on_day: int = 4,
-                                        rise: int = 6 * HOUR + 50 * MIN) -> list[Raise]:
-    """Days in bed only at night (up at `rise`, and then active), then `nap` ms in bed from
-    12:00 on `on_day`; with `hub_silent`, nothing from the hub is heard from 13:00 to 15:00
-    that day (a power cut past its battery, the pad left occupied). Carer notices."""
+                                        rise: int = 6 * HOUR + 50 * MIN,
+                                        bedtime: int = 23 * HOUR) -> list[Raise]:
+    """Days in bed only at night (from `bedtime` to `rise`, and active between), then `nap`
+    ms in bed from 12:00 on `on_day`; with `hub_silent`, nothing from the hub is heard from
+    13:00 to 15:00 that day (a power cut past its battery, the pad left occupied). Carer
+    notices."""
     eng = engine()
     eng.register_device(HUB, "bed-pad", "bed", "bedroom")
     eng.supervision.watch(HUB, 60, registered_at=MONDAY)
@@ -183,8 +185,9 @@ def first_week_with_an_afternoon_in_bed(nap: int, *, hub_silent: bool = False, o
         start = MONDAY + day * DAY
         events += [e for e in day_events(day, 10, 1)
                    if not nap_from <= e.event_time < nap_from + nap
-                   and not start <= e.event_time < start + rise]
-        events += [bed(start + 23 * HOUR, "occupied"), bed(start + DAY + rise, "vacant")]
+                   and not start <= e.event_time < start + rise
+                   and not start + bedtime <= e.event_time < start + DAY]
+        events += [bed(start + bedtime, "occupied"), bed(start + DAY + rise, "vacant")]
     events += [bed(nap_from, "occupied"), bed(nap_from + nap, "vacant")]
     unheard = range(MONDAY + on_day * DAY + 13 * HOUR, MONDAY + on_day * DAY + 15 * HOUR)
     end = MONDAY + (on_day + 1) * DAY + 2 * HOUR
@@ -232,9 +235,13 @@ def test_a_chattering_sensor_in_the_first_week_does_not_make_later_days_look_low
 def test_in_a_homes_first_days_hours_lying_down_after_the_night_are_told() -> None:
     """With no usual yet (its second day with the pad), two and a half hours lying down in
     the afternoon are told to carers at midnight; ninety minutes are not, nor a late
-    morning in bed that goes on from the night (up at 11:30, then an hour's nap)."""
+    morning in bed that goes on from the night (up at 11:30, then an hour's nap), however
+    early that night began (21:30, before the night hours)."""
     (notice,) = first_week_with_an_afternoon_in_bed(150 * MIN, on_day=1)
     assert notice.at == MONDAY + 2 * DAY
     assert "lay down in bed for 2 h 30 min in the daytime" in notice.reason
     assert first_week_with_an_afternoon_in_bed(90 * MIN, on_day=1) == []
-    assert first_week_with_an_afternoon_in_bed(HOUR, on_day=1, rise=11 * HOUR + 30 * MIN) == []
+    late = 11 * HOUR + 30 * MIN
+    assert first_week_with_an_afternoon_in_bed(HOUR, on_day=1, rise=late) == []
+    assert first_week_with_an_afternoon_in_bed(HOUR, on_day=1, rise=late,
+                                               bedtime=21 * HOUR + 30 * MIN) == []

@@ -54,8 +54,8 @@ N_INTS: Final = 32
 # F_BED_TODAY: ms in bed today outside the night floor; F_BED_MEAN, F_BED_SQ: the usual
 # minutes of a day and their square (moving averages, for the mean and spread);
 # F_RISE_MEAN, F_RISE_SQ: the same for the local minute the resident gets up (rising.py);
-# F_BED_REST_TODAY: the part of F_BED_TODAY in stays begun outside the night hours (lying
-# down in the daytime, not the night's sleep run late)
+# F_BED_REST_TODAY: the part of F_BED_TODAY in stays begun that day after the night hours
+# (lying down in the daytime, not the night's sleep run late)
 (
     F_EFF_DAYS, F_DISPERSION, F_NIGHT_MEAN, F_DAY_P, F_DAY_RATIO, F_BED_TODAY, F_BED_MEAN,
     F_BED_SQ, F_RISE_MEAN, F_RISE_SQ, F_BED_REST_TODAY,

@@ -129,12 +129,12 @@ def judge_bed(home: Home, at: int, flagged: bool) -> bool:
     minutes = float(floats[F_BED_TODAY]) / MINUTE_MS
     if home.bed_days < routine.BED_EARLY_DAYS:
         # no usual yet: lying down this long after getting up is not taken for one
-        resting = float(floats[F_BED_REST_TODAY]) / MINUTE_MS
-        if resting < routine.BED_NEW_REST_MIN:
+        resting_ms = int(floats[F_BED_REST_TODAY])
+        if resting_ms < routine.BED_NEW_REST_MIN * MINUTE_MS:
             return False
         carer_notice(
             home, at,
-            f"lay down in bed for {hours_text(int(resting * MINUTE_MS))} in the daytime "
+            f"lay down in bed for {hours_text(resting_ms)} in the daytime "
             "(this home's usual is not learned yet)",
         )
         return True

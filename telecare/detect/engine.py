@@ -342,9 +342,11 @@ class Engine:
             elif key.startswith(HUB_PREFIX):
                 row = self.row(key[len(HUB_PREFIX) :])
                 state = msgspec.msgpack.decode(blob)
-                ints = state["ints"]
+                # a checkpoint from an older engine has fewer columns (the rest start at 0);
+                # one from a newer engine, more (kept up to ours: a rollback still starts)
+                ints = state["ints"][:det.ints.shape[1]]
                 det.ints[row, :len(ints)] = ints
-                floats = state["floats"]
+                floats = state["floats"][:det.floats.shape[1]]
                 det.floats[row, :len(floats)] = floats
                 det.today_count[row] = state["today_count"]
                 det.today_home_ms[row] = state["today_home_ms"]

@@ -20,7 +20,7 @@ Presence is inferred from the front door, the activity after it and the bed pad:
   elsewhere (or the exit door) shows the resident up, from the pad's vacant on.
 
 Within HOME, a resident is *seated* while a chair pad's "occupied" is the last sign
-of life: in the chair, not on the floor (`limit`).
+of life: in the chair, not on the floor (`stillness.limit`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from telecare.detect.columns import (
     hours_text,
 )
 from telecare.detect.decisions import Clear, Decision, Raise
-from telecare.detect.localtime import HOUR_MS, MINUTE_MS, in_window
+from telecare.detect.localtime import DAY_MS, HOUR_MS, MINUTE_MS, in_window
 from telecare.model import AlertType, Priority
 
 if TYPE_CHECKING:
@@ -289,9 +289,11 @@ class Home:
         if self.presence in (HOME, ASLEEP) and t > since:
             clock = self.clock
             in_bed = self.presence == ASLEEP
-            # a stay begun after the night hours is lying down, not the night's sleep run late
-            resting = in_bed and not in_window(clock.minute_of_day(self.bed_t),
-                                               self.night_start, self.night_end)
+            # a stay begun the same day, after the night hours, is lying down (not the night's
+            # sleep run late, however early it began)
+            bed_local = clock.local(self.bed_t)
+            rest_day = (bed_local // DAY_MS if in_bed and
+                        (bed_local // MINUTE_MS) % 1440 >= self.night_end else -1)
             silent_ms = self.det.silent_ms
             unheard = silent_ms if silent_ms is not None and silent_ms(self.row, since, t) else None
             while since < t:
@@ -302,7 +304,7 @@ class Home:
                 self.home_ms[hour] += span
                 if in_bed and not self.floor[hour]:
                     self.det.floats[self.row, F_BED_TODAY] += span
-                    if resting:
+                    if local // DAY_MS == rest_day:
                         self.det.floats[self.row, F_BED_REST_TODAY] += span
                 since = end
         self.since = max(self.since, t)
@@ -397,7 +399,7 @@ class Home:
         elif self.presence == ASLEEP:
             reason = f"in bed and still for {hours_text(at - self.bed_t)}"
         else:
-            reason = stillness.reason(self, at)
+            reason = stillness.inactivity_reason(self, at)
         self.raise_(AlertType.INACTIVITY, Priority.WELFARE, at, reason)
 
     def raise_(self, type_: AlertType, priority: Priority, at: int, reason: str,

@@ -67,7 +67,7 @@ BED_SPREADS: Final = 3.0
 BED_EARLY_DAYS: Final = 3
 BED_EARLY_EXTRA_MIN: Final = 120.0
 # before BED_EARLY_DAYS, with no usual to compare with: lying down this long in the daytime
-# (in stays begun after the night hours, so a late riser's morning does not count)
+# (in stays begun that day after the night hours: a late riser's morning does not count)
 BED_NEW_REST_MIN: Final = 120.0
 DISPERSION_MIN: Final = 1.2
 DISPERSION_MAX: Final = 20.0

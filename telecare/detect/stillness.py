@@ -217,7 +217,7 @@ def recompute_thresholds(home: Home) -> None:
         home.set_inactivity()
 
 
-def reason(home: Home, at: int) -> str:
+def inactivity_reason(home: Home, at: int) -> str:
     """Why a home still since its last sign of life at home was raised at `at`: how long,
     from which hour, and by which limit."""
     minute = home.clock.minute_of_day(home.last_act)
@@ -240,10 +240,10 @@ def reason(home: Home, at: int) -> str:
         basis = "twice its longest still spell so far, while its pattern is learned"
     else:
         basis = "fixed timer while this home's pattern is learned"
-    reason = (f"no activity at home for {hours_text(at - home.last_act)}, "
-              f"last at {hour:02d}:xx local ({basis})")
+    text = (f"no activity at home for {hours_text(at - home.last_act)}, "
+            f"last at {hour:02d}:xx local ({basis})")
     if home.seated_at:
         # where to look first: the chair pad has held the resident since then
         seated = clock_text(home.clock.minute_of_day(home.seated_at))
-        reason += f"; on the chair pad since {seated}"
-    return reason
+        text += f"; on the chair pad since {seated}"
+    return text
