@@ -245,3 +245,22 @@ def test_in_a_homes_first_days_hours_lying_down_after_the_night_are_told() -> No
     assert first_week_with_an_afternoon_in_bed(HOUR, on_day=1, rise=late) == []
     assert first_week_with_an_afternoon_in_bed(HOUR, on_day=1, rise=late,
                                                bedtime=21 * HOUR + 30 * MIN) == []
+
+
+def test_a_resident_who_always_naps_in_bed_is_told_about_on_three_days_at_most() -> None:
+    """Two and a half hours on the bed every afternoon from the first day: told on the
+    first three, then learned as this home's usual; not told again in its first fortnight."""
+    eng = engine()
+    eng.register_device(HUB, "bed-pad", "bed", "bedroom")
+    decisions: list[Decision] = []
+    for day in range(14):
+        start = MONDAY + day * DAY
+        nap = range(start + 13 * HOUR, start + 15 * HOUR + 30 * MIN)
+        events = [e for e in day_events(day, 10, 1)
+                  if e.event_time not in nap and e.event_time < start + 23 * HOUR]
+        events += [bed(nap.start, "occupied"), bed(nap.stop, "vacant"),
+                   bed(start + 23 * HOUR, "occupied"), bed(start + DAY + 6 * HOUR, "vacant")]
+        decisions += eng.observe(sorted(events, key=lambda e: e.event_time))
+        decisions += eng.advance(start + DAY + HOUR)
+    told = [n.at for n in carer_notices(decisions)]
+    assert told == [MONDAY + d * DAY for d in (1, 2, 3)]

@@ -127,10 +127,15 @@ def judge_bed(home: Home, at: int, flagged: bool) -> bool:
     if flagged or not home.routine:
         return flagged
     minutes = float(floats[F_BED_TODAY]) / MINUTE_MS
+    mean, spread = level(floats, F_BED_MEAN, F_BED_SQ)
     if home.bed_days < routine.BED_EARLY_DAYS:
-        # no usual yet: lying down this long after getting up is not taken for one
+        # no usual yet: lying down this long after getting up is not taken for one, until
+        # it has been told on a few days running (then it is learned: a habit of napping
+        # in bed, which the days learned raise the bar for)
         resting_ms = int(floats[F_BED_REST_TODAY])
-        if resting_ms < routine.BED_NEW_REST_MIN * MINUTE_MS:
+        usual = mean if home.bed_days else 0.0
+        if (resting_ms < (usual + routine.BED_EARLY_EXTRA_MIN) * MINUTE_MS
+                or home.held_streak >= routine.BED_NEW_TOLD_DAYS):
             return False
         carer_notice(
             home, at,
@@ -138,7 +143,6 @@ def judge_bed(home: Home, at: int, flagged: bool) -> bool:
             "(this home's usual is not learned yet)",
         )
         return True
-    mean, spread = level(floats, F_BED_MEAN, F_BED_SQ)
     if not routine.judge_bed(minutes, mean, spread, home.bed_days):
         return False
     carer_notice(

@@ -66,9 +66,11 @@ BED_SPREADS: Final = 3.0
 # days make the usual minutes uncertain
 BED_EARLY_DAYS: Final = 3
 BED_EARLY_EXTRA_MIN: Final = 120.0
-# before BED_EARLY_DAYS, with no usual to compare with: lying down this long in the daytime
-# (in stays begun that day after the night hours: a late riser's morning does not count)
-BED_NEW_REST_MIN: Final = 120.0
+# before BED_EARLY_DAYS, lying down in the daytime this far above the days learned so far
+# (none: 0) is told, counting only stays begun that day after the night hours (a late
+# riser's morning does not count), on at most BED_NEW_TOLD_DAYS days running; the next is
+# learned (a habit of napping in bed, not an illness)
+BED_NEW_TOLD_DAYS: Final = 3
 DISPERSION_MIN: Final = 1.2
 DISPERSION_MAX: Final = 20.0
 
