@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -322,49 +324,52 @@ def test_a_busy_morning_in_the_kitchen_is_not_a_sensor_fault() -> None:
     assert raised(run(engine, busy, T0 + 3 * HOUR), AlertType.SENSOR_FAULT) == []
 
 
-def test_a_checkpoint_from_before_sensor_contexts_and_faults_restores_and_relearns() -> None:
-    """Older rows (fewer columns, no sensor histograms or device runs) restore; the
-    pending inactivity timer survives and the sensor contexts start learning afresh."""
+def restored_from_changed_checkpoint(change: Callable[[dict[str, Any]], None]) -> None:
+    """Checkpoint a home with a pending inactivity timer, apply `change` to each decoded
+    state and restore a new engine from it: it raises inactivity when the first does."""
     import msgspec
 
     engine, day5 = hall_and_lounge_days()
     run(engine, [ev(day5 + 8 * HOUR)], day5 + 9 * HOUR)
-    old = []
+    changed = []
     for key, blob in engine.checkpoint(everything=True):
         state = msgspec.msgpack.decode(blob)
-        if isinstance(state, dict) and "ints" in state:
-            state["ints"] = state["ints"][:23]
-            state["floats"] = state["floats"][:5]
-            del state["devices"], state["pending_ctx_gaps"]
-        if isinstance(state, dict) and "ctx_hist" in state:
-            del state["ctx_hist"], state["ctx_devices"]
-        old.append((key, msgspec.msgpack.encode(state) if isinstance(state, dict) else blob))
+        if isinstance(state, dict):
+            change(state)
+            blob = msgspec.msgpack.encode(state)
+        changed.append((key, blob))
     again = engine_for()
-    again.restore(old)
+    again.restore(changed)
     (alert,) = raised(again.advance(day5 + 13 * HOUR), AlertType.INACTIVITY)
     (expected,) = raised(engine.advance(day5 + 13 * HOUR), AlertType.INACTIVITY)
     assert alert.at == expected.at and day5 + 8 * HOUR < alert.at <= day5 + 12 * HOUR
 
 
+def test_a_checkpoint_from_before_sensor_contexts_and_faults_restores_and_relearns() -> None:
+    """Older rows (fewer columns, no sensor histograms or device runs) restore; the
+    pending inactivity timer survives and the sensor contexts start learning afresh."""
+
+    def older(state: dict[str, Any]) -> None:
+        if "ints" in state:
+            state["ints"] = state["ints"][:23]
+            state["floats"] = state["floats"][:5]
+            del state["devices"], state["pending_ctx_gaps"]
+        if "ctx_hist" in state:
+            del state["ctx_hist"], state["ctx_devices"]
+
+    restored_from_changed_checkpoint(older)
+
+
 def test_a_checkpoint_from_a_newer_engine_with_more_columns_restores() -> None:
     """A rollback: rows with columns this engine does not have keep the ones it has; the
     pending inactivity timer survives."""
-    import msgspec
 
-    engine, day5 = hall_and_lounge_days()
-    run(engine, [ev(day5 + 8 * HOUR)], day5 + 9 * HOUR)
-    newer = []
-    for key, blob in engine.checkpoint(everything=True):
-        state = msgspec.msgpack.decode(blob)
-        if isinstance(state, dict) and "ints" in state:
+    def newer(state: dict[str, Any]) -> None:
+        if "ints" in state:
             state["ints"] = [*state["ints"], 7, 7]
             state["floats"] = [*state["floats"], 7.0]
-        newer.append((key, msgspec.msgpack.encode(state) if isinstance(state, dict) else blob))
-    again = engine_for()
-    again.restore(newer)
-    (alert,) = raised(again.advance(day5 + 13 * HOUR), AlertType.INACTIVITY)
-    (expected,) = raised(engine.advance(day5 + 13 * HOUR), AlertType.INACTIVITY)
-    assert alert.at == expected.at
+
+    restored_from_changed_checkpoint(newer)
 
 
 def test_with_a_bed_pad_stillness_in_the_evening_is_judged_by_the_sensor_after_all() -> None:
