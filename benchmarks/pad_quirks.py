@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,8 +38,7 @@ from scoring import (
     collapses_changed,
     engine_alerts,
     false_welfare,
-    incident_free_log,
-    month_parser,
+    on_incident_free_month,
     twelve_hour_timer,
 )
 
@@ -183,40 +181,37 @@ QUIRKS: dict[str, list[Quirk]] = {
 
 def main() -> int:
     """Generate the incident-free log, change its pads each way, count false alerts."""
-    args = month_parser(
-        __doc__, "also score silent collapses in the log with incidents, seat unseen").parse_args()
-    print(f"run {datetime.now().isoformat(timespec='minutes')}\n")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        clean = incident_free_log(args, work)
-        if clean is None:
-            return 1
-        log = Log(clean)
-        homes = {line.split(",", 2)[1] for line in log.lines}
-        pads = {hub for hub, *_ in log.stays}
-        print(f"Incident-free log: {args.homes} homes x {args.days} days, seed {args.seed}; "
-              f"{len(pads)} homes with a bed pad, {len(log.stays)} stays in bed of 3 h or "
-              f"more, {len(set(log.bedroom_pir) & pads)} of those homes with a bedroom PIR.\n")
-        print("| pads and bedroom PIRs | lines changed | engine: false welfare alerts | "
-              "12 h timer |")
-        print("|---|---:|---:|---:|")
-        for label, quirks in QUIRKS.items():
-            rng = np.random.default_rng(args.seed)
-            extra: list[tuple[int, str]] = []
-            drop: set[int] = set()
-            for quirk in quirks:
-                more, gone = quirk(log, rng)
-                extra += more
-                drop |= gone
-            path = work / "quirks.csv"
-            log.write(path, extra, drop)
-            ours = false_welfare(engine_alerts(path, args.tz, {})[0], homes)
-            timer = false_welfare(twelve_hour_timer(path, args.tz), homes)
-            print(f"| {label} | {len(extra) + len(drop):,} | {sum(ours.values())} "
-                  f"{dict(ours)} | {sum(timer.values())} |")
-        if args.collapses:
-            print("\n".join(["", *collapses_seat_unseen(args, work)]))
-    return 0
+    return on_incident_free_month(
+        __doc__, "also score silent collapses in the log with incidents, seat unseen", score)
+
+
+def score(args: argparse.Namespace, work: Path, clean: Path) -> None:
+    """Change the month's pads each way; print the false alerts of each."""
+    log = Log(clean)
+    homes = {line.split(",", 2)[1] for line in log.lines}
+    pads = {hub for hub, *_ in log.stays}
+    print(f"Incident-free log: {args.homes} homes x {args.days} days, seed {args.seed}; "
+          f"{len(pads)} homes with a bed pad, {len(log.stays)} stays in bed of 3 h or "
+          f"more, {len(set(log.bedroom_pir) & pads)} of those homes with a bedroom PIR.\n")
+    print("| pads and bedroom PIRs | lines changed | engine: false welfare alerts | "
+          "12 h timer |")
+    print("|---|---:|---:|---:|")
+    for label, quirks in QUIRKS.items():
+        rng = np.random.default_rng(args.seed)
+        extra: list[tuple[int, str]] = []
+        drop: set[int] = set()
+        for quirk in quirks:
+            more, gone = quirk(log, rng)
+            extra += more
+            drop |= gone
+        path = work / "quirks.csv"
+        log.write(path, extra, drop)
+        ours = false_welfare(engine_alerts(path, args.tz, {})[0], homes)
+        timer = false_welfare(twelve_hour_timer(path, args.tz), homes)
+        print(f"| {label} | {len(extra) + len(drop):,} | {sum(ours.values())} "
+              f"{dict(ours)} | {sum(timer.values())} |")
+    if args.collapses:
+        print("\n".join(["", *collapses_seat_unseen(args, work)]))
 
 
 def collapses_seat_unseen(args: argparse.Namespace, work: Path) -> list[str]:

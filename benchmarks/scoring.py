@@ -10,9 +10,11 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -193,15 +195,22 @@ def month_parser(description: str | None, collapses_help: str) -> argparse.Argum
     return p
 
 
-def incident_free_log(args: argparse.Namespace, work: Path) -> Path | None:
-    """Generate the month with no incidents into `work`: its log, or None (the error
-    printed)."""
-    clean = work / "clean.csv"
-    error = generate(args, clean, work / "truth.jsonl", 0.0)
-    if error:
-        print(error)
-        return None
-    return clean
+def on_incident_free_month(description: str | None, collapses_help: str,
+                           score: Callable[[argparse.Namespace, Path, Path], None]) -> int:
+    """A month script's `main`: parse the shared options, print the run's time, generate
+    the month with no incidents into a temporary folder and `score(args, folder, log)`;
+    return the exit status (1 when the log could not be generated, the error printed)."""
+    args = month_parser(description, collapses_help).parse_args()
+    print(f"run {datetime.now().isoformat(timespec='minutes')}\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        clean = work / "clean.csv"
+        error = generate(args, clean, work / "truth.jsonl", 0.0)
+        if error:
+            print(error)
+            return 1
+        score(args, work, clean)
+    return 0
 
 
 def collapses_changed(args: argparse.Namespace, work: Path, homes_are: str, label: str,

@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import tempfile
 from collections import Counter
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +24,7 @@ from scoring import (
     DAY,
     collapses_changed,
     engine_alerts,
-    incident_free_log,
-    month_parser,
+    on_incident_free_month,
     twelve_hour_timer,
     welfare,
 )
@@ -59,33 +56,30 @@ def by_week(alerts: list[dict[str, Any]], homes: set[str], start: int) -> list[i
 
 def main() -> int:
     """Generate the incident-free log, keep the sparse kit's lines, count false alerts."""
-    args = month_parser(
-        __doc__, "also score silent collapses in the log with incidents, cut down").parse_args()
-    print(f"run {datetime.now().isoformat(timespec='minutes')}\n")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        clean = incident_free_log(args, work)
-        if clean is None:
-            return 1
-        sparse = work / "sparse.csv"
-        homes = sparse_copy(clean, sparse)
-        engine, _, rows = engine_alerts(sparse, args.tz, {})
-        timer = twelve_hour_timer(sparse, args.tz)
-        start = min(a["ts"] for a in engine + timer) // DAY * DAY
-        ours, theirs = by_week(engine, homes, start), by_week(timer, homes, start)
-        print(f"{len(homes)} of {args.homes} homes with a fridge or cupboard contact, seed "
-              f"{args.seed}; {rows:,} lines kept (front door, fridge, cupboard, heartbeats).\n")
-        print("| false welfare alerts | days 1-7 | 8-14 | 15-21 | 22 on | all |")
-        print("|---|---:|---:|---:|---:|---:|")
-        for label, weeks in (("engine", ours), ("12 h timer", theirs)):
-            print(f"| {label} | {' | '.join(map(str, weeks))} | {sum(weeks)} |")
-        reasons = Counter(re.sub(r"\d+", "N", a["reason"]).split("(")[-1].rstrip(")")
-                          for a in welfare(engine, homes))
-        print("\nThe engine's alerts by rule: "
-              + "; ".join(f"{n} {why}" for why, n in reasons.most_common()))
-        if args.collapses:
-            print("\n".join(["", *collapses(args, work)]))
-    return 0
+    return on_incident_free_month(
+        __doc__, "also score silent collapses in the log with incidents, cut down", score)
+
+
+def score(args: argparse.Namespace, work: Path, clean: Path) -> None:
+    """Cut the month down to the sparse kit; print the false alerts by week and rule."""
+    sparse = work / "sparse.csv"
+    homes = sparse_copy(clean, sparse)
+    engine, _, rows = engine_alerts(sparse, args.tz, {})
+    timer = twelve_hour_timer(sparse, args.tz)
+    start = min(a["ts"] for a in engine + timer) // DAY * DAY
+    ours, theirs = by_week(engine, homes, start), by_week(timer, homes, start)
+    print(f"{len(homes)} of {args.homes} homes with a fridge or cupboard contact, seed "
+          f"{args.seed}; {rows:,} lines kept (front door, fridge, cupboard, heartbeats).\n")
+    print("| false welfare alerts | days 1-7 | 8-14 | 15-21 | 22 on | all |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, weeks in (("engine", ours), ("12 h timer", theirs)):
+        print(f"| {label} | {' | '.join(map(str, weeks))} | {sum(weeks)} |")
+    reasons = Counter(re.sub(r"\d+", "N", a["reason"]).split("(")[-1].rstrip(")")
+                      for a in welfare(engine, homes))
+    print("\nThe engine's alerts by rule: "
+          + "; ".join(f"{n} {why}" for why, n in reasons.most_common()))
+    if args.collapses:
+        print("\n".join(["", *collapses(args, work)]))
 
 
 def collapses(args: argparse.Namespace, work: Path) -> list[str]:
