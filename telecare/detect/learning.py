@@ -88,18 +88,19 @@ def gap_bin(gap_ms: int) -> int:
 
 
 def thresholds_min(
-    counts: np.ndarray, gap_days: np.ndarray, days: float
+    counts: np.ndarray, gap_days: np.ndarray, days: float, shape: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return per-hour thresholds (minutes) and whether each is learned, for one home.
 
     counts: [24, BINS] (decayed) gap counts per local start hour and length bin;
     gap_days: [24] (decayed) days with at least one gap starting in each hour;
-    days: the (decayed) number of days they cover.
+    days: the (decayed) number of days they cover; shape: the home's tail shape
+    (`tail_shape`, 0 for the exponential tail).
     """
     pooled_n = _POOLING @ counts.astype(np.float64)
     pooled_days = _POOLING @ gap_days.astype(np.float64)
     threshold, n_all, enough = tail_thresholds(
-        pooled_n, days * float(POOL.sum()), FALSE_PER_DAY / 24.0
+        pooled_n, days * float(POOL.sum()), FALSE_PER_DAY / 24.0, shape=shape
     )
     learned = enough & (n_all >= MIN_GAPS) & (pooled_days >= MIN_GAP_DAYS) & (days >= MIN_DAYS)
     cap = np.maximum(TIMER_MIN, SEEN_MARGIN * longest_min(pooled_n))
@@ -229,19 +230,10 @@ def context_thresholds_min(counts: np.ndarray, days: float) -> tuple[np.ndarray,
     return threshold, learned
 
 
-def tail_thresholds(
-    counts: np.ndarray, days: float, budget_per_day: float, *, top_k: bool = False,
-    confidence: float = BETA_CONFIDENCE,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Extreme-value thresholds for each row of a [K, BINS] gap histogram.
-
-    The peaks are the gaps beyond `u`, the highest bin edge with at least TAIL_GAPS gaps
-    beyond it; with `top_k`, exactly the TAIL_GAPS longest gaps and `u` the
-    middle of the bin where the k-th lies. The second suits a peaked histogram (after a
-    hall PIR nearly every gap is a few minutes long): there the first takes a hundred
-    short gaps as its peaks, sees a thin tail and misses the odd long one (a nap).
-    Returns (threshold minutes, gaps counted, whether TAIL_GAPS peaks were found).
-    """
+def _peaks(counts: np.ndarray, top_k: bool) -> tuple[np.ndarray, ...]:
+    """The peaks over a threshold of each row of a [K, BINS] gap histogram (see
+    `tail_thresholds`): (u minutes, mean excess over u, peaks counted, the bin of u,
+    gaps at least each bin edge long)."""
     sums = counts * MIDS_MIN
     # tail[k, b]: gaps at least EDGES[b] long
     tail_n = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
@@ -261,11 +253,68 @@ def tail_thresholds(
         n_u = tail_n[rows, top]
         u = EDGES_MIN[top]
         beta = np.maximum(tail_s[rows, top] / np.maximum(n_u, 1e-9) - u, 1.0)
+    return u, beta, n_u, top, tail_n
+
+
+def tail_thresholds(
+    counts: np.ndarray, days: float, budget_per_day: float, *, top_k: bool = False,
+    confidence: float = BETA_CONFIDENCE, shape: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Extreme-value thresholds for each row of a [K, BINS] gap histogram.
+
+    The peaks are the gaps beyond `u`, the highest bin edge with at least TAIL_GAPS gaps
+    beyond it; with `top_k`, exactly the TAIL_GAPS longest gaps and `u` the
+    middle of the bin where the k-th lies. The second suits a peaked histogram (after a
+    hall PIR nearly every gap is a few minutes long): there the first takes a hundred
+    short gaps as its peaks, sees a thin tail and misses the odd long one (a nap).
+    A negative `shape` (a tail shown to end sooner than the exponential, `tail_shape`)
+    takes the generalised Pareto quantile with the same mean excess instead.
+    Returns (threshold minutes, gaps counted, whether TAIL_GAPS peaks were found).
+    """
+    u, beta, n_u, _, tail_n = _peaks(counts, top_k)
     # exponential scale from n exceedances: 2 n beta_hat / beta ~ chi2(2n)
     dof = 2.0 * np.maximum(n_u, 1.0)
     beta = beta * dof / special.chdtri(dof, confidence)
     per_day = n_u / max(days, 1e-9)
     reach = np.log(np.maximum(per_day / budget_per_day, 1.0))
+    if shape < 0.0:
+        # the quantile of a generalised Pareto tail of mean excess beta: its scale is
+        # beta (1 - shape), and it reaches (1 - e^(shape reach)) / -shape scales out
+        reach = (1.0 - shape) * -np.expm1(shape * reach) / -shape
     threshold = np.clip(u + beta * reach, MIN_THRESHOLD_MIN, MAX_THRESHOLD_MIN)
-    found = np.asarray(enough.any(axis=1))
+    found = np.asarray((tail_n >= TAIL_GAPS).any(axis=1))
     return threshold, tail_n[:, 0], found
+
+
+# a home's gaps show how its tail ends: pooled over its daytime hours, each hour's own
+# peaks (in units of that hour's mean excess) from SHAPE_MIN_PEAKS of them; the shape
+# taken is the largest (nearest the exponential, 0) under which the longest of them had
+# at least SHAPE_CONFIDENCE chance of being no longer than it was. A home whose still
+# spells run long now and then keeps the exponential; one whose longest spell, in a month,
+# stays near its usual long ones (a lounge chair and a kitchen: a meal, a nap, a meal) is
+# no longer given twice that longest spell
+SHAPE_MIN_PEAKS: Final = 30.0
+SHAPE_CONFIDENCE: Final = 0.1
+SHAPES: Final = np.linspace(-0.5, 0.0, 51)
+
+
+def tail_shape(counts: np.ndarray, daytime: np.ndarray) -> float:
+    """The home's tail shape (at most 0) from its gap histogram ([24, BINS]) and the hours
+    to judge it by ([24] bool)."""
+    counts = np.asarray(counts, np.float64)
+    u, beta, _, top, tail_n = _peaks(_POOLING @ counts, False)
+    hours = np.asarray(daytime, bool) & (tail_n >= TAIL_GAPS).any(axis=1)
+    peaks = np.where(np.arange(BINS) >= top[:, np.newaxis], counts, 0.0)[hours]
+    n = float(peaks.sum())
+    if n < SHAPE_MIN_PEAKS:
+        return 0.0
+    # the longest peak's upper bin edge, in its hour's mean excess
+    last = BINS - 1 - np.argmax(peaks[:, ::-1] > 0, axis=1)
+    seen = peaks.sum(axis=1) > 0
+    z = float(np.max(np.where(seen, (EDGES_MIN[last + 1] - u[hours]) / beta[hours], 0.0)))
+    xi = SHAPES[:-1]
+    base = np.maximum(1.0 + xi * z / (1.0 - xi), 0.0)
+    beyond = np.append(base ** (-1.0 / xi), math.exp(-z))
+    chance = (1.0 - beyond) ** n
+    fits = chance >= SHAPE_CONFIDENCE
+    return float(SHAPES[fits][-1]) if fits.any() else float(SHAPES[0])

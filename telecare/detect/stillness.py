@@ -174,9 +174,6 @@ def learn_timed_out(home: Home, t: int, late: bool) -> None:
 def recompute_thresholds(home: Home) -> None:
     """Derive this home's per-hour inactivity thresholds from what it has learned."""
     det, row = home.det, home.row
-    minutes, learned = learning.thresholds_min(
-        det.gap_hist[row], det.gap_days[row], float(det.floats[row, F_EFF_DAYS])
-    )
     evening = learning.evening_minute(det.day_ends[row], float(det.floats[row, F_EFF_DAYS]))
     # a home whose days end early (its sensors do not see the evening): the fixed timer
     # of its evening hours runs to the morning, as it does from its bedtime
@@ -184,9 +181,13 @@ def recompute_thresholds(home: Home) -> None:
     det.fallback[row] = fixed_timers(int(rules[R_NIGHT_START]), int(rules[R_NIGHT_END]),
                                      int(rules[R_FALLBACK_MS]), evening)
     fallback = det.fallback[row]
+    daytime = fallback <= det.rules[row, R_FALLBACK_MS]  # not the timer to the morning
+    minutes, learned = learning.thresholds_min(
+        det.gap_hist[row], det.gap_days[row], float(det.floats[row, F_EFF_DAYS]),
+        learning.tail_shape(det.gap_hist[row], daytime),
+    )
     early = None if learned.all() else learning.early_limit_min(det.gap_hist[row],
                                                                  det.night_floor[row])
-    daytime = fallback <= det.rules[row, R_FALLBACK_MS]  # not the timer to the morning
     if early is not None:
         fallback = np.where(daytime, np.minimum(fallback, int(early) * MINUTE_MS), fallback)
     wide = None if learned.all() else learning.daytime_threshold_min(
