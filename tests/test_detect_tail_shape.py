@@ -78,3 +78,34 @@ def test_the_shape_is_taken_from_the_homes_own_spells() -> None:
     spread = _histogram(lambda: r.expovariate(1 / 60.0) + 5.0)
     assert learning.tail_shape(spread, DAYTIME) == 0.0
     assert learning.tail_shape(_histogram(lambda: r.uniform(20.0, 150.0), days=2), DAYTIME) == 0.0
+
+
+def test_the_lighter_quantile_meets_the_exponential_at_shape_0_and_falls_below_it() -> None:
+    """The generalised Pareto quantile is the exponential one at shape 0 (and within a
+    second of it just below), lower as the shape falls, and only in the hours given a
+    shape: the others keep the exponential threshold."""
+    r = random.Random(5)
+    counts = _histogram(lambda: r.uniform(20.0, 150.0))
+    gap_days = np.where(counts.sum(axis=1) > 0, 21.0, 0.0)
+    plain, learned = learning.thresholds_min(counts, gap_days, 21.0)
+    hours = learned & DAYTIME
+    near, _ = learning.thresholds_min(counts, gap_days, 21.0, shape=-1e-9)
+    assert np.allclose(near[hours], plain[hours], atol=1 / 60)
+    falling = [learning.thresholds_min(counts, gap_days, 21.0, shape=xi)[0][hours]
+               for xi in (-0.1, -0.2, -0.4)]
+    assert (plain[hours] > falling[0]).all()
+    assert (falling[0] > falling[1]).all() and (falling[1] > falling[2]).all()
+    some = np.where(np.arange(24) < 14, -0.3, 0.0)
+    mixed, _ = learning.thresholds_min(counts, gap_days, 21.0, shape=some)
+    assert (mixed[hours & (np.arange(24) >= 14)] == plain[hours & (np.arange(24) >= 14)]).all()
+    assert (mixed[hours & (np.arange(24) < 14)] < plain[hours & (np.arange(24) < 14)]).all()
+
+
+def test_peaks_all_in_one_bin_are_no_evidence_of_a_lighter_tail() -> None:
+    """Gaps of 54-61 min fall in one histogram bin: their longest, at the bin's upper
+    edge, is about twice their mean excess whatever their tail, and with hundreds of them
+    no shape fits. The exponential stays rather than the lightest shape."""
+    r = random.Random(9)
+    counts = _histogram(lambda: r.uniform(54.5, 61.0))
+    assert np.count_nonzero(counts.sum(axis=0)) == 1
+    assert learning.tail_shape(counts, DAYTIME) == 0.0

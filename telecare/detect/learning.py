@@ -12,13 +12,16 @@ the expected number of normal gaps that long is the false-alert budget. With `r`
 
 An exponential tail (the generalised Pareto with shape 0) is the usual
 compromise for a few dozen exceedances: a heavier-tailed fit is too unstable
-on a fortnight of one home's data, a lighter one too bold.
+on a fortnight of one home's data. A lighter one is taken only where the home
+has shown it (`tail_shape`): its daytime hours' longest gap, among all their
+peaks, is too short for an exponential tail; then the daytime hours' quantile is
+that of a generalised Pareto tail with the same mean excess.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Final, NamedTuple
 
 import numpy as np
 from scipy import special
@@ -88,14 +91,14 @@ def gap_bin(gap_ms: int) -> int:
 
 
 def thresholds_min(
-    counts: np.ndarray, gap_days: np.ndarray, days: float, shape: float = 0.0
+    counts: np.ndarray, gap_days: np.ndarray, days: float, shape: np.ndarray | float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return per-hour thresholds (minutes) and whether each is learned, for one home.
 
     counts: [24, BINS] (decayed) gap counts per local start hour and length bin;
     gap_days: [24] (decayed) days with at least one gap starting in each hour;
-    days: the (decayed) number of days they cover; shape: the home's tail shape
-    (`tail_shape`, 0 for the exponential tail).
+    days: the (decayed) number of days they cover; shape: the tail shape of each hour
+    ([24], or one for all; `tail_shape`, 0 for the exponential tail).
     """
     pooled_n = _POOLING @ counts.astype(np.float64)
     pooled_days = _POOLING @ gap_days.astype(np.float64)
@@ -230,10 +233,18 @@ def context_thresholds_min(counts: np.ndarray, days: float) -> tuple[np.ndarray,
     return threshold, learned
 
 
-def _peaks(counts: np.ndarray, top_k: bool) -> tuple[np.ndarray, ...]:
-    """The peaks over a threshold of each row of a [K, BINS] gap histogram (see
-    `tail_thresholds`): (u minutes, mean excess over u, peaks counted, the bin of u,
-    gaps at least each bin edge long)."""
+class Peaks(NamedTuple):
+    """The peaks over a threshold of each row of a [K, BINS] gap histogram."""
+
+    u: np.ndarray  # minutes
+    mean_excess: np.ndarray  # minutes past u
+    n: np.ndarray  # peaks counted
+    top: np.ndarray  # the bin of u
+    tail_n: np.ndarray  # [K, BINS]: gaps at least each bin edge long
+
+
+def _peaks(counts: np.ndarray, *, top_k: bool) -> Peaks:
+    """The peaks of each row of a [K, BINS] gap histogram (see `tail_thresholds`)."""
     sums = counts * MIDS_MIN
     # tail[k, b]: gaps at least EDGES[b] long
     tail_n = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
@@ -253,12 +264,12 @@ def _peaks(counts: np.ndarray, top_k: bool) -> tuple[np.ndarray, ...]:
         n_u = tail_n[rows, top]
         u = EDGES_MIN[top]
         beta = np.maximum(tail_s[rows, top] / np.maximum(n_u, 1e-9) - u, 1.0)
-    return u, beta, n_u, top, tail_n
+    return Peaks(u, beta, n_u, top, tail_n)
 
 
 def tail_thresholds(
     counts: np.ndarray, days: float, budget_per_day: float, *, top_k: bool = False,
-    confidence: float = BETA_CONFIDENCE, shape: float = 0.0,
+    confidence: float = BETA_CONFIDENCE, shape: np.ndarray | float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Extreme-value thresholds for each row of a [K, BINS] gap histogram.
 
@@ -267,20 +278,23 @@ def tail_thresholds(
     middle of the bin where the k-th lies. The second suits a peaked histogram (after a
     hall PIR nearly every gap is a few minutes long): there the first takes a hundred
     short gaps as its peaks, sees a thin tail and misses the odd long one (a nap).
-    A negative `shape` (a tail shown to end sooner than the exponential, `tail_shape`)
-    takes the generalised Pareto quantile with the same mean excess instead.
+    A row whose `shape` is negative (a tail shown to end sooner than the exponential,
+    `tail_shape`) takes the generalised Pareto quantile with the same mean excess.
     Returns (threshold minutes, gaps counted, whether TAIL_GAPS peaks were found).
     """
-    u, beta, n_u, _, tail_n = _peaks(counts, top_k)
+    u, beta, n_u, _, tail_n = _peaks(counts, top_k=top_k)
     # exponential scale from n exceedances: 2 n beta_hat / beta ~ chi2(2n)
     dof = 2.0 * np.maximum(n_u, 1.0)
     beta = beta * dof / special.chdtri(dof, confidence)
     per_day = n_u / max(days, 1e-9)
     reach = np.log(np.maximum(per_day / budget_per_day, 1.0))
-    if shape < 0.0:
+    xi = np.broadcast_to(np.asarray(shape, np.float64), reach.shape)
+    if (xi < 0.0).any():
         # the quantile of a generalised Pareto tail of mean excess beta: its scale is
-        # beta (1 - shape), and it reaches (1 - e^(shape reach)) / -shape scales out
-        reach = (1.0 - shape) * -np.expm1(shape * reach) / -shape
+        # beta (1 - xi), and it reaches (1 - e^(xi reach)) / -xi scales out
+        lighter = xi < 0.0
+        safe = np.where(lighter, xi, -1.0)
+        reach = np.where(lighter, (1.0 - safe) * -np.expm1(safe * reach) / -safe, reach)
     threshold = np.clip(u + beta * reach, MIN_THRESHOLD_MIN, MAX_THRESHOLD_MIN)
     found = np.asarray((tail_n >= TAIL_GAPS).any(axis=1))
     return threshold, tail_n[:, 0], found
@@ -295,14 +309,16 @@ def tail_thresholds(
 # no longer given twice that longest spell
 SHAPE_MIN_PEAKS: Final = 30.0
 SHAPE_CONFIDENCE: Final = 0.1
-SHAPES: Final = np.linspace(-0.5, 0.0, 51)
+SHAPES: Final = np.arange(-50, 1) / 100.0
 
 
 def tail_shape(counts: np.ndarray, daytime: np.ndarray) -> float:
     """The home's tail shape (at most 0) from its gap histogram ([24, BINS]) and the hours
-    to judge it by ([24] bool)."""
+    to judge it by ([24] bool). Where no shape fits, the exponential stays: so it is
+    with many peaks all in one bin, whose longest, taken at the bin's upper edge, is
+    about twice their mean excess whatever their tail (no evidence either way)."""
     counts = np.asarray(counts, np.float64)
-    u, beta, _, top, tail_n = _peaks(_POOLING @ counts, False)
+    u, beta, _, top, tail_n = _peaks(_POOLING @ counts, top_k=False)
     hours = np.asarray(daytime, bool) & (tail_n >= TAIL_GAPS).any(axis=1)
     peaks = np.where(np.arange(BINS) >= top[:, np.newaxis], counts, 0.0)[hours]
     n = float(peaks.sum())
@@ -315,6 +331,6 @@ def tail_shape(counts: np.ndarray, daytime: np.ndarray) -> float:
     xi = SHAPES[:-1]
     base = np.maximum(1.0 + xi * z / (1.0 - xi), 0.0)
     beyond = np.append(base ** (-1.0 / xi), math.exp(-z))
-    chance = (1.0 - beyond) ** n
+    chance = np.exp(n * np.log1p(-np.minimum(beyond, 1.0 - 1e-12)))
     fits = chance >= SHAPE_CONFIDENCE
-    return float(SHAPES[fits][-1]) if fits.any() else float(SHAPES[0])
+    return float(SHAPES[fits][-1]) if fits.any() else 0.0

@@ -182,9 +182,10 @@ def recompute_thresholds(home: Home) -> None:
                                      int(rules[R_FALLBACK_MS]), evening)
     fallback = det.fallback[row]
     daytime = fallback <= det.rules[row, R_FALLBACK_MS]  # not the timer to the morning
+    shape = learning.tail_shape(det.gap_hist[row], daytime)
     minutes, learned = learning.thresholds_min(
         det.gap_hist[row], det.gap_days[row], float(det.floats[row, F_EFF_DAYS]),
-        learning.tail_shape(det.gap_hist[row], daytime),
+        shape=np.where(daytime, shape, 0.0),
     )
     early = None if learned.all() else learning.early_limit_min(det.gap_hist[row],
                                                                  det.night_floor[row])
