@@ -8,7 +8,7 @@ Four parts, each scored in the same run as its baseline:
    incidents and their ground truth; the engine (via `telecare.backtest`) and a 12-hour
    timer (one timer per home reset by any sensor event) are scored on it per incident
    type: share detected, delay median and p90, false welfare alerts on incident-free homes;
-   then incidents the simulator does not make, cut into its incident-free log
+   silent collapses by kit and by the home's first week (`kits.py`); then incidents the simulator does not make, cut into its incident-free log
    (`injected.py`: at the bed pad, and not up in homes without one);
 2. real-home-a: false alerts on 28 recorded days, and delays on silent collapses injected
    where the annotations say the resident was at home and awake (his activity is cut
@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from ceiling import hidden_collapses
 from injected import incidents_part, injected_collapses
+from kits import collapses_by_kit
 from real_homes import ORDONEZ, REAL_HOME_A, SHARED, RecordedHome, recorded_homes
 from scoring import (
     DAY,
@@ -77,6 +78,7 @@ def simulator_part(args: argparse.Namespace, work: Path) -> list[str]:
     for kind in sorted(set(ours)):
         b = theirs[kind].row() if kind == "silent_collapse" else ("n/a",) * 3
         lines.append(f"| {kind} | {' | '.join(ours[kind].row())} | {' | '.join(b)} |")
+    lines += ["", *collapses_by_kit(truth, engine, log)]
     fa_engine, fa_timer = false_welfare(clean, homes), false_welfare(clean_timer, homes)
     lines += ["", "| false welfare alerts (priority 1-3) on the incident-free log | engine | "
               "12 h timer |", "|---|---:|---:|",
