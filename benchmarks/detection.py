@@ -8,8 +8,9 @@ Four parts, each scored in the same run as its baseline:
    incidents and their ground truth; the engine (via `telecare.backtest`) and a 12-hour
    timer (one timer per home reset by any sensor event) are scored on it per incident
    type: share detected, delay median and p90, false welfare alerts on incident-free homes;
-   silent collapses by kit and by the home's first week (`kits.py`); then incidents the simulator does not make, cut into its incident-free log
-   (`injected.py`: at the bed pad, and not up in homes without one);
+   silent collapses by kit and by the home's first week (`kits.py`); then incidents the
+   simulator does not make, cut into its incident-free log (`injected.py`: at the bed
+   pad, and not up in homes without one);
 2. real-home-a: false alerts on 28 recorded days, and delays on silent collapses injected
    where the annotations say the resident was at home and awake (his activity is cut
    from the collapse on; heartbeats go on);

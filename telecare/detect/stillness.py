@@ -160,7 +160,7 @@ def learn_timed_out(home: Home, t: int, late: bool) -> None:
     minute = home.clock.minute_of_day(home.last_act)
     hour = minute // 60
     if (late or home.last_act <= 0 or home.seated_at or home.det.learned[home.row, hour]
-            or home.det.fallback[home.row, hour] > home.det.rules[home.row, R_FALLBACK_MS]):
+            or not plain_timer_hours(home)[hour]):
         return
     known = min(limit(home, minute), t - home.last_act)
     silent_during = home.det.silent_during
@@ -169,6 +169,12 @@ def learn_timed_out(home: Home, t: int, late: bool) -> None:
         return
     cell = hour * learning.BINS + learning.gap_bin(known)
     home.det.pending_gaps.setdefault(home.row, []).append(cell)
+
+
+def plain_timer_hours(home: Home) -> np.ndarray:
+    """[24] bool: the hours whose fixed timer is the plain one, not the one running to the
+    morning (the home's daytime)."""
+    return np.asarray(home.det.fallback[home.row] <= home.det.rules[home.row, R_FALLBACK_MS])
 
 
 def recompute_thresholds(home: Home) -> None:
@@ -181,7 +187,7 @@ def recompute_thresholds(home: Home) -> None:
     det.fallback[row] = fixed_timers(int(rules[R_NIGHT_START]), int(rules[R_NIGHT_END]),
                                      int(rules[R_FALLBACK_MS]), evening)
     fallback = det.fallback[row]
-    daytime = fallback <= det.rules[row, R_FALLBACK_MS]  # not the timer to the morning
+    daytime = plain_timer_hours(home)
     shape = learning.tail_shape(det.gap_hist[row], daytime)
     minutes, learned = learning.thresholds_min(
         det.gap_hist[row], det.gap_days[row], float(det.floats[row, F_EFF_DAYS]),
