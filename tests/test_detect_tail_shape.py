@@ -8,6 +8,7 @@ from itertools import pairwise
 
 import numpy as np
 from engine_events import DAY0, HOUR, MIN, ev, home_engine, inactivity
+from scipy import special, stats
 
 from telecare.detect import learning
 
@@ -109,3 +110,19 @@ def test_peaks_all_in_one_bin_are_no_evidence_of_a_lighter_tail() -> None:
     counts = _histogram(lambda: r.uniform(54.5, 61.0))
     assert np.count_nonzero(counts.sum(axis=0)) == 1
     assert learning.tail_shape(counts, DAYTIME) == 0.0
+
+
+def test_at_the_shaped_threshold_the_expected_gaps_that_long_are_the_budget() -> None:
+    """The quantile is the generalised Pareto one (scipy's), with the scale that keeps the
+    mean excess: gaps per day past `u` times the chance of running past the threshold is
+    the false-alert budget, for a shape of 0 (the exponential) and below."""
+    r = random.Random(11)
+    row = _histogram(lambda: r.uniform(20.0, 150.0)).sum(axis=0)[np.newaxis]
+    days, budget = 21.0, 0.01
+    peaks = learning._peaks(row, top_k=False)
+    dof = 2.0 * peaks.n
+    beta = peaks.mean_excess * dof / special.chdtri(dof, learning.BETA_CONFIDENCE)
+    for xi in (0.0, -0.1, -0.3):
+        threshold, _, _ = learning.tail_thresholds(row, days, budget, shape=xi)
+        beyond = stats.genpareto.sf(threshold - peaks.u, c=xi, scale=beta * (1.0 - xi))
+        assert np.allclose(peaks.n / days * beyond, budget, rtol=1e-6)
