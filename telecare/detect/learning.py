@@ -91,19 +91,21 @@ def gap_bin(gap_ms: int) -> int:
 
 
 def thresholds_min(
-    counts: np.ndarray, gap_days: np.ndarray, days: float, shape: np.ndarray | float = 0.0
+    counts: np.ndarray, gap_days: np.ndarray, days: float, shape: np.ndarray | float = 0.0,
+    peaks: Peaks | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return per-hour thresholds (minutes) and whether each is learned, for one home.
 
     counts: [24, BINS] (decayed) gap counts per local start hour and length bin;
     gap_days: [24] (decayed) days with at least one gap starting in each hour;
     days: the (decayed) number of days they cover; shape: the tail shape of each hour
-    ([24], or one for all; `tail_shape`, 0 for the exponential tail).
+    ([24], or one for all; `tail_shape`, 0 for the exponential tail); peaks: the pooled
+    hours' peaks where the caller has them already (`pooled_peaks`).
     """
     pooled_n = _POOLING @ counts.astype(np.float64)
     pooled_days = _POOLING @ gap_days.astype(np.float64)
     threshold, n_all, enough = tail_thresholds(
-        pooled_n, days * float(POOL.sum()), FALSE_PER_DAY / 24.0, shape=shape
+        pooled_n, days * float(POOL.sum()), FALSE_PER_DAY / 24.0, shape=shape, peaks=peaks
     )
     learned = enough & (n_all >= MIN_GAPS) & (pooled_days >= MIN_GAP_DAYS) & (days >= MIN_DAYS)
     cap = np.maximum(TIMER_MIN, SEEN_MARGIN * longest_min(pooled_n))
@@ -224,12 +226,21 @@ def context_thresholds_min(counts: np.ndarray, days: float) -> tuple[np.ndarray,
 
     counts: [CONTEXTS, BINS] (decayed) daytime gap counts by the sign of life that began
     the gap (which device, and which way a door or pad went); days: the days they cover.
+    Only the contexts with MIN_CONTEXT_GAPS are fitted (a home uses a handful of its
+    slots, and a contact-only home may never fill one); the others are not learned.
     """
-    threshold, n_all, enough = tail_thresholds(
-        counts.astype(np.float64), days, CONTEXT_FALSE_PER_DAY, top_k=True,
-        confidence=CONTEXT_CONFIDENCE,
+    counts = np.asarray(counts, np.float64)
+    threshold = np.full(counts.shape[0], MAX_THRESHOLD_MIN)
+    learned = np.zeros(counts.shape[0], bool)
+    # summed as `_peaks` sums them, so a count at the bound falls the same way
+    busy = np.flatnonzero(np.cumsum(counts[:, ::-1], axis=1)[:, -1] >= MIN_CONTEXT_GAPS)
+    if days < MIN_CONTEXT_DAYS or busy.size == 0:
+        return threshold, learned
+    fitted, _, enough = tail_thresholds(
+        counts[busy], days, CONTEXT_FALSE_PER_DAY, top_k=True, confidence=CONTEXT_CONFIDENCE,
     )
-    learned = enough & (n_all >= MIN_CONTEXT_GAPS) & (days >= MIN_CONTEXT_DAYS)
+    threshold[busy] = fitted
+    learned[busy] = enough
     return threshold, learned
 
 
@@ -267,9 +278,16 @@ def _peaks(counts: np.ndarray, *, top_k: bool) -> Peaks:
     return Peaks(u, beta, n_u, top, tail_n)
 
 
+def pooled_peaks(counts: np.ndarray) -> Peaks:
+    """The peaks of each hour's gaps pooled with its neighbours' ([24, BINS]), as
+    `thresholds_min` and `tail_shape` take them: found once, used by both."""
+    return _peaks(_POOLING @ np.asarray(counts, np.float64), top_k=False)
+
+
 def tail_thresholds(
     counts: np.ndarray, days: float, budget_per_day: float, *, top_k: bool = False,
     confidence: float = BETA_CONFIDENCE, shape: np.ndarray | float = 0.0,
+    peaks: Peaks | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Extreme-value thresholds for each row of a [K, BINS] gap histogram.
 
@@ -280,9 +298,10 @@ def tail_thresholds(
     short gaps as its peaks, sees a thin tail and misses the odd long one (a nap).
     A row whose `shape` is negative (a tail shown to end sooner than the exponential,
     `tail_shape`) takes the generalised Pareto quantile with the same mean excess.
+    `peaks`: the rows' peaks where the caller has them already (found as `top_k` says).
     Returns (threshold minutes, gaps counted, whether TAIL_GAPS peaks were found).
     """
-    u, beta, n_u, _, tail_n = _peaks(counts, top_k=top_k)
+    u, beta, n_u, _, tail_n = peaks if peaks is not None else _peaks(counts, top_k=top_k)
     # exponential scale from n exceedances: 2 n beta_hat / beta ~ chi2(2n)
     dof = 2.0 * np.maximum(n_u, 1.0)
     beta = beta * dof / special.chdtri(dof, confidence)
@@ -312,21 +331,22 @@ SHAPE_CONFIDENCE: Final = 0.1
 SHAPES: Final = np.arange(-50, 1) / 100.0
 
 
-def tail_shape(counts: np.ndarray, daytime: np.ndarray) -> float:
+def tail_shape(counts: np.ndarray, daytime: np.ndarray, peaks: Peaks | None = None) -> float:
     """The home's tail shape (at most 0) from its gap histogram ([24, BINS]) and the hours
-    to judge it by ([24] bool). Where no shape fits, the exponential stays: so it is
+    to judge it by ([24] bool); `peaks`: its pooled hours' peaks where the caller has them
+    already (`pooled_peaks`). Where no shape fits, the exponential stays: so it is
     with many peaks all in one bin, whose longest, taken at the bin's upper edge, is
     about twice their mean excess whatever their tail (no evidence either way)."""
     counts = np.asarray(counts, np.float64)
-    u, beta, _, top, tail_n = _peaks(_POOLING @ counts, top_k=False)
+    u, beta, _, top, tail_n = peaks if peaks is not None else pooled_peaks(counts)
     hours = np.asarray(daytime, bool) & (tail_n >= TAIL_GAPS).any(axis=1)
-    peaks = np.where(np.arange(BINS) >= top[:, np.newaxis], counts, 0.0)[hours]
-    n = float(peaks.sum())
+    own = np.where(np.arange(BINS) >= top[:, np.newaxis], counts, 0.0)[hours]
+    n = float(own.sum())
     if n < SHAPE_MIN_PEAKS:
         return 0.0
     # the longest peak's upper bin edge, in its hour's mean excess
-    last = BINS - 1 - np.argmax(peaks[:, ::-1] > 0, axis=1)
-    seen = peaks.sum(axis=1) > 0
+    last = BINS - 1 - np.argmax(own[:, ::-1] > 0, axis=1)
+    seen = own.sum(axis=1) > 0
     z = float(np.max(np.where(seen, (EDGES_MIN[last + 1] - u[hours]) / beta[hours], 0.0)))
     xi = SHAPES[:-1]
     base = np.maximum(1.0 + xi * z / (1.0 - xi), 0.0)

@@ -188,17 +188,21 @@ def recompute_thresholds(home: Home) -> None:
                                      int(rules[R_FALLBACK_MS]), evening)
     fallback = det.fallback[row]
     daytime = plain_timer_hours(home)
-    shape = learning.tail_shape(det.gap_hist[row], daytime)
+    peaks = learning.pooled_peaks(det.gap_hist[row])
+    shape = learning.tail_shape(det.gap_hist[row], daytime, peaks)
     minutes, learned = learning.thresholds_min(
         det.gap_hist[row], det.gap_days[row], float(det.floats[row, F_EFF_DAYS]),
-        shape=np.where(daytime, shape, 0.0),
+        shape=np.where(daytime, shape, 0.0), peaks=peaks,
     )
-    early = None if learned.all() else learning.early_limit_min(det.gap_hist[row],
-                                                                 det.night_floor[row])
+    # the limits of a learning home's daytime change only the daytime hours not learned
+    learning_daytime = not learned[daytime].all()
+    early = learning.early_limit_min(det.gap_hist[row], det.night_floor[row]) \
+        if learning_daytime else None
     if early is not None:
         fallback = np.where(daytime, np.minimum(fallback, int(early) * MINUTE_MS), fallback)
-    wide = None if learned.all() else learning.daytime_threshold_min(
-        det.gap_hist[row], daytime, float(det.floats[row, F_EFF_DAYS]))
+    wide = learning.daytime_threshold_min(
+        det.gap_hist[row], daytime, float(det.floats[row, F_EFF_DAYS])) \
+        if learning_daytime else None
     if wide is not None:
         # from the home's third day, a daytime hour that sees too few gaps to learn is
         # judged by the home's daytime as a whole when that is longer than its timer
