@@ -38,6 +38,10 @@ MAX_DEAD_LETTER_BYTES: Final = 1024 * 1024
 # detector state is checkpointed every this many ticks, and in the same transaction as
 # any alert a tick raises (so a restart never raises it again)
 CHECKPOINT_EVERY_TICKS: Final = 60
+# homes whose timers one tick runs, at most (earliest first): at a local midnight every
+# home in the zone ends its day (about 1 ms each: learning, thresholds, the day's tests),
+# and alarms wait for the tick in progress; the rest run on the next ticks
+TIMER_HOMES_PER_TICK: Final = 1000
 
 
 @dataclass
@@ -142,7 +146,7 @@ class Pipeline:
         try:
             with self.store.transaction():
                 self._refresh_registry()
-                decisions = self.engine.advance(watermark)
+                decisions = self.engine.advance(watermark, TIMER_HOMES_PER_TICK)
                 changes = self.book.apply(self.store, decisions, watermark)
                 self._ticks += 1
                 if decisions or self._ticks % CHECKPOINT_EVERY_TICKS == 0:

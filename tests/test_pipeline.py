@@ -87,3 +87,35 @@ def test_a_restart_remembers_the_replay_window_and_open_silence(tmp_path: Path,
     assert result.acks == [] and again.store.count_events(HUB) == 1
     again.process([msg(6, "pir-1", "motion", "active", at=T0 + 202_000)])
     assert again.store.alerts()[0].cleared_at == T0 + 202_000
+
+
+def test_a_midnight_is_spread_over_ticks_so_alarms_do_not_wait_behind_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each tick ends at most TIMER_HOMES_PER_TICK homes' days; the next tick goes on."""
+    import telecare.pipeline
+    from telecare.detect.columns import I_DAY_DL
+
+    monkeypatch.setattr(telecare.pipeline, "TIMER_HOMES_PER_TICK", 3)
+    store = SqliteStore.open(tmp_path / "t.db")
+    hubs = [f"H-p-{i}" for i in range(2, 7)]
+    with store.transaction():
+        for hub in hubs:
+            store.upsert_hub(hub, 60, "Europe/London", T0)
+            store.upsert_device(Device(hub, "pir-1", "motion", "lounge"), T0)
+    p = Pipeline(store, Engine.starting_at(T0), Metrics())
+    p.start()
+    p.process([RawMessage(topic_for(hub, Channel.EVENT), json.dumps(
+        {"v": 1, "hub": hub, "seq": 1, "ts": T0, "device": "pir-1", "type": "motion",
+         "event": "active"}).encode(), T0) for hub in hubs])
+    midnight = (T0 // 86_400_000 + 1) * 86_400_000  # London is on UTC in January
+    rows = [p.engine.row(hub) for hub in hubs]
+    p.tick(T0 + p.engine.lateness_ms + 1000)  # the events are applied
+
+    def ended() -> int:
+        return int((p.engine.ambient.ints[rows, I_DAY_DL] > midnight).sum())
+
+    p.tick(midnight + p.engine.lateness_ms + 1000)
+    assert ended() == 3
+    p.tick(midnight + p.engine.lateness_ms + 2000)
+    assert ended() == 5

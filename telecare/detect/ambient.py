@@ -228,11 +228,12 @@ class AmbientDetectors:
             home.fire_until(clock)
         self._store(home)
 
-    def due(self, clock: int) -> list[int]:
-        """Pop the homes whose earliest deadline is at or before `clock`."""
-        rows = []
+    def due(self, clock: int, limit: int | None = None) -> list[int]:
+        """Pop the homes whose earliest deadline is at or before `clock`, the earliest
+        first, at most `limit` of them (the rest stay due)."""
+        rows: list[int] = []
         heap = self.heap
-        while heap and heap[0][0] <= clock:
+        while heap and heap[0][0] <= clock and (limit is None or len(rows) < limit):
             deadline, row = heapq.heappop(heap)
             if self.scheduled[row] == deadline:
                 self.scheduled[row] = NONE

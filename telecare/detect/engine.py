@@ -203,12 +203,20 @@ class Engine:
 
     # time ---------------------------------------------------------------------------
 
-    def advance(self, watermark: int) -> list[Decision]:
+    def advance(self, watermark: int, max_homes: int | None = None) -> list[Decision]:
         """Move time to the watermark; return the timers that expired and what
-        the ambient detectors found in events now `lateness_ms` old."""
+        the ambient detectors found in events now `lateness_ms` old.
+
+        `max_homes` bounds how many homes with no events in this call have their
+        timers run, earliest deadline first; the rest are run by the next calls (a
+        home's own events run its due timers first, so nothing is applied out of
+        order). The live service
+        sets it so that a local midnight, when every home in a zone ends its day
+        at once, is spread over several ticks instead of holding up the alarms
+        behind one long one. A backtest leaves it unset."""
         out = self.supervision.advance(watermark)
         out.extend(self.fall.flush(watermark))
-        out.extend(self._run_ambient(watermark - self.lateness_ms))
+        out.extend(self._run_ambient(watermark - self.lateness_ms, max_homes))
         return out
 
     def drain(self, watermark: int) -> list[Decision]:
@@ -218,7 +226,7 @@ class Engine:
         out.extend(self._run_ambient(watermark))
         return out
 
-    def _run_ambient(self, clock: int) -> list[Decision]:
+    def _run_ambient(self, clock: int, max_homes: int | None = None) -> list[Decision]:
         out: list[Decision] = []
         det = self.ambient
         det.fit(len(self.index))
@@ -247,7 +255,7 @@ class Engine:
                 for i, row in enumerate(rows_sorted[edges].tolist()):
                     lo, hi = bounds[i], bounds[i + 1]
                     det.run(row, time_list[lo:hi], kind_list[lo:hi], clock, self.clock, out)
-        for row in det.due(clock):
+        for row in det.due(clock, max_homes):
             det.run(row, [], [], clock, self.clock, out)
         self.clock = max(self.clock, clock)
         return out
