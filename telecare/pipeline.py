@@ -149,7 +149,10 @@ class Pipeline:
                 decisions = self.engine.advance(watermark, TIMER_HOMES_PER_TICK)
                 changes = self.book.apply(self.store, decisions, watermark)
                 self._ticks += 1
-                if decisions or self._ticks % CHECKPOINT_EVERY_TICKS == 0:
+                # and once a midnight's worth of homes have learned (their learned
+                # state is large: written a tick's homes at a time, not all at once)
+                if (decisions or self._ticks % CHECKPOINT_EVERY_TICKS == 0
+                        or self.engine.unsaved_learning >= TIMER_HOMES_PER_TICK):
                     self._save_checkpoint(watermark)
                 changes.queued = self.book.advance(self.store, watermark)
         except Exception:

@@ -115,7 +115,14 @@ def test_a_midnight_is_spread_over_ticks_so_alarms_do_not_wait_behind_it(
     def ended() -> int:
         return int((p.engine.ambient.ints[rows, I_DAY_DL] > midnight).sum())
 
+    def learned() -> dict[str, bytes]:
+        return {k: v for k, v in p.store.load_checkpoints() if k.endswith(":learned")}
+
+    saved = learned()
     p.tick(midnight + p.engine.lateness_ms + 1000)
     assert ended() == 3
+    # what the three homes learned at midnight is written with that tick, not a minute on
+    changed = {k for k, v in learned().items() if saved.get(k) != v}
+    assert len(changed) == 3
     p.tick(midnight + p.engine.lateness_ms + 2000)
     assert ended() == 5

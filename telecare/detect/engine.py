@@ -272,6 +272,11 @@ class Engine:
 
     # checkpoints --------------------------------------------------------------------
 
+    @property
+    def unsaved_learning(self) -> int:
+        """Homes whose learned state (about 17 KB each) changed since the last checkpoint."""
+        return len(self.ambient.dirty_learned)
+
     def checkpoint(self, *, everything: bool = False) -> list[tuple[str, bytes]]:
         """Return (key, state) for what changed since the last checkpoint (or everything)."""
         det = self.ambient
