@@ -210,10 +210,17 @@ def test_smtp_down_loses_nothing_and_priority_one_falls_back_to_sms_meanwhile(
     wait_until(lambda: len(centre.received()) >= 6, 30, "every message of the escalation")
     keys = Counter(m.key for _, m in centre.received())
     assert max(keys.values()) == 1, keys
-    store = centre.store()
-    states = Counter(m.state for m in store.alerting.messages(int(str(alert["id"]))))
-    store.close()
-    assert states == {"sent": 6}
+
+    def states() -> Counter[str]:
+        store = centre.store()
+        try:
+            return Counter(m.state for m in store.alerting.messages(int(str(alert["id"]))))
+        finally:
+            store.close()
+
+    # a message is marked sent just after its server took it: wait for the record too
+    wait_until(lambda: states() == {"sent": 6}, 15, "every message recorded as sent")
+    assert states() == {"sent": 6} and len(centre.received()) == 6
 
 
 KILL_POLICY = """
