@@ -210,10 +210,9 @@ class Engine:
         `max_homes` bounds how many homes with no events in this call have their
         timers run, earliest deadline first; the rest are run by the next calls (a
         home's own events run its due timers first, so nothing is applied out of
-        order). The live service
-        sets it so that a local midnight, when every home in a zone ends its day
-        at once, is spread over several ticks instead of holding up the alarms
-        behind one long one. A backtest leaves it unset."""
+        order). The live service sets it so that a local midnight, when every home
+        in a zone ends its day at once, is spread over several ticks instead of
+        holding up the alarms behind one long one. A backtest leaves it unset."""
         out = self.supervision.advance(watermark)
         out.extend(self.fall.flush(watermark))
         out.extend(self._run_ambient(watermark - self.lateness_ms, max_homes))

@@ -196,13 +196,13 @@ def recompute_thresholds(home: Home) -> None:
     )
     # the limits of a learning home's daytime change only the daytime hours not learned
     learning_daytime = not learned[daytime].all()
-    early = learning.early_limit_min(det.gap_hist[row], det.night_floor[row]) \
-        if learning_daytime else None
+    early = (learning.early_limit_min(det.gap_hist[row], det.night_floor[row])
+             if learning_daytime else None)
     if early is not None:
         fallback = np.where(daytime, np.minimum(fallback, int(early) * MINUTE_MS), fallback)
-    wide = learning.daytime_threshold_min(
-        det.gap_hist[row], daytime, float(det.floats[row, F_EFF_DAYS])) \
-        if learning_daytime else None
+    wide = (learning.daytime_threshold_min(det.gap_hist[row], daytime,
+                                           float(det.floats[row, F_EFF_DAYS]))
+            if learning_daytime else None)
     if wide is not None:
         # from the home's third day, a daytime hour that sees too few gaps to learn is
         # judged by the home's daytime as a whole when that is longer than its timer
