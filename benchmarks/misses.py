@@ -23,9 +23,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-from scoring import MATCH, engine_alerts, hit_window
+from scoring import MATCH, engine_alerts, hit_window, replay
 
-from telecare.backtest import LogReader
 from telecare.detect import Engine
 from telecare.detect.ambient import AmbientDetectors
 from telecare.detect.columns import I_INACT_DL, I_LAST_ACT, I_LAST_CTX, I_PRESENCE
@@ -53,14 +52,7 @@ def _state_at(table: pa.Table, hub: str, until: int, tz: str, work: Path) -> Eng
     stamps = pc.strftime(part.column("ts"), format="%Y-%m-%dT%H:%M:%SZ")
     path = work / "hub.csv"
     pacsv.write_csv(part.set_column(0, "ts", stamps), path)
-    engine = Engine.starting_at(0)
-    reader = LogReader(engine, tz=tz, settings={"*": HubSettings(night_exit=True)})
-    mark = 0
-    for block in reader.blocks(path):
-        engine.observe_columns(block.times, block.rows, block.kinds, block.rare,
-                               heard=block.heard)
-        mark = max(mark, int(block.times.max()))
-        engine.advance(mark)
+    engine, mark = replay(path, tz, HubSettings(night_exit=True))
     engine.drain(mark)
     return engine
 

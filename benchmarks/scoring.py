@@ -74,6 +74,20 @@ def _minutes(value: float) -> str:
     return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
 
 
+def replay(path: Path, tz: str, settings: HubSettings) -> tuple[Engine, int]:
+    """Run a fresh engine over a log, every hub with these settings, advancing as a
+    backtest does (not drained); return it and the log's last time."""
+    engine = Engine.starting_at(0)
+    reader = LogReader(engine, tz=tz, settings={"*": settings})
+    mark = 0
+    for block in reader.blocks(path):
+        engine.observe_columns(block.times, block.rows, block.kinds, block.rare,
+                               heard=block.heard)
+        mark = max(mark, int(block.times.max()))
+        engine.advance(mark)
+    return engine, mark
+
+
 def twelve_hour_timer(path: Path, tz: str) -> list[dict[str, Any]]:
     """The baseline: one 12 h timer per home, reset by any sensor event (not heartbeats)."""
     reader = LogReader(Engine.starting_at(0), tz=tz, settings={})
