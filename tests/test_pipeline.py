@@ -126,3 +126,49 @@ def test_a_midnight_is_spread_over_ticks_so_alarms_do_not_wait_behind_it(
     assert len(changed) == 3
     p.tick(midnight + p.engine.lateness_ms + 2000)
     assert ended() == 5
+
+
+def test_a_restart_derives_each_homes_thresholds_once_and_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Restoring, then configuring each home from the registry, derives its thresholds once
+    (at about 1 ms a home, twice was a restart's start-up doubled); a home the registry
+    does not configure is derived too."""
+    import numpy as np
+
+    from telecare.detect import stillness
+
+    store = SqliteStore.open(tmp_path / "t.db")
+    hubs = ["H-p-2", "H-p-3"]
+    with store.transaction():
+        for hub in hubs:
+            store.upsert_hub(hub, 60, "Europe/London", T0)
+            store.upsert_device(Device(hub, "pir-1", "motion", "lounge"), T0)
+    p = Pipeline(store, Engine.starting_at(T0), Metrics())
+    p.start()
+    p.process([RawMessage(topic_for(hub, Channel.EVENT), json.dumps(
+        {"v": 1, "hub": hub, "seq": k, "ts": T0 + k * 600_000, "device": "pir-1",
+         "type": "motion", "event": "active"}).encode(), T0 + k * 600_000)
+        for k in range(1, 40) for hub in hubs])
+    end = T0 + 2 * 86_400_000
+    p.tick(end)
+    p.checkpoint(end)
+    before = {hub: p.engine.ambient.thresholds[p.engine.row(hub)].copy() for hub in hubs}
+
+    calls: list[int] = []
+    derive = stillness.recompute_thresholds
+    monkeypatch.setattr(stillness, "recompute_thresholds",
+                        lambda home: (calls.append(home.row), derive(home))[1])
+    again = Pipeline(store, Engine.starting_at(end + 60_000), Metrics())
+    again.start()
+    assert sorted(calls) == sorted(again.engine.row(hub) for hub in hubs)
+    for hub in hubs:
+        assert np.array_equal(again.engine.ambient.thresholds[again.engine.row(hub)],
+                              before[hub])
+
+    # restored without the registry: derived all the same, once
+    calls.clear()
+    alone = Engine.starting_at(end + 60_000)
+    alone.restore(store.load_checkpoints(), derive=False)
+    alone.derive_restored()
+    assert len(calls) == len(hubs)

@@ -106,6 +106,9 @@ class AmbientDetectors:
     # rows whose fast state (ints, today) or learned state changed since the last checkpoint
     dirty: set[int] = field(default_factory=set)
     dirty_learned: set[int] = field(default_factory=set)
+    # rows restored whose thresholds are still to be derived (`Engine.restore` with
+    # derive=False: the service's registry configures each home next, and derives them)
+    underived: set[int] = field(default_factory=set)
     default_settings: HubSettings = field(default_factory=HubSettings)
 
     # rows and settings ---------------------------------------------------------

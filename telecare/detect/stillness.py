@@ -223,6 +223,7 @@ def recompute_thresholds(home: Home) -> None:
     ctx_thr = np.where(ctx_learned, np.round(ctx_minutes).astype(np.int64) * MINUTE_MS, NONE)
     det.ctx_thr[row] = ctx_thr
     det.dirty_learned.add(row)
+    det.underived.discard(row)
     home.thr = thr.tolist()
     home.ctx_thr = ctx_thr.tolist()
     if home.presence == HOME and not home.inact_alerted and home.inact_dl != NONE:
