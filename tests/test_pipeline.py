@@ -89,6 +89,23 @@ def test_a_restart_remembers_the_replay_window_and_open_silence(tmp_path: Path,
     assert again.store.alerts()[0].cleared_at == T0 + 202_000
 
 
+def _estate(tmp_path: Path, hubs: list[str], moves: int) -> Pipeline:
+    """A started pipeline whose hubs (lounge PIR each) each moved `moves` times, ten
+    minutes apart from T0."""
+    store = SqliteStore.open(tmp_path / "t.db")
+    with store.transaction():
+        for hub in hubs:
+            store.upsert_hub(hub, 60, "Europe/London", T0)
+            store.upsert_device(Device(hub, "pir-1", "motion", "lounge"), T0)
+    p = Pipeline(store, Engine.starting_at(T0), Metrics())
+    p.start()
+    p.process([RawMessage(topic_for(hub, Channel.EVENT), json.dumps(
+        {"v": 1, "hub": hub, "seq": k, "ts": T0 + (k - 1) * 600_000, "device": "pir-1",
+         "type": "motion", "event": "active"}).encode(), T0 + (k - 1) * 600_000)
+        for k in range(1, moves + 1) for hub in hubs])
+    return p
+
+
 def test_a_midnight_is_spread_over_ticks_so_alarms_do_not_wait_behind_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -97,17 +114,8 @@ def test_a_midnight_is_spread_over_ticks_so_alarms_do_not_wait_behind_it(
     from telecare.detect.columns import I_DAY_DL
 
     monkeypatch.setattr(telecare.pipeline, "TIMER_HOMES_PER_TICK", 3)
-    store = SqliteStore.open(tmp_path / "t.db")
     hubs = [f"H-p-{i}" for i in range(2, 7)]
-    with store.transaction():
-        for hub in hubs:
-            store.upsert_hub(hub, 60, "Europe/London", T0)
-            store.upsert_device(Device(hub, "pir-1", "motion", "lounge"), T0)
-    p = Pipeline(store, Engine.starting_at(T0), Metrics())
-    p.start()
-    p.process([RawMessage(topic_for(hub, Channel.EVENT), json.dumps(
-        {"v": 1, "hub": hub, "seq": 1, "ts": T0, "device": "pir-1", "type": "motion",
-         "event": "active"}).encode(), T0) for hub in hubs])
+    p = _estate(tmp_path, hubs, moves=1)
     midnight = (T0 // 86_400_000 + 1) * 86_400_000  # London is on UTC in January
     rows = [p.engine.row(hub) for hub in hubs]
     p.tick(T0 + p.engine.lateness_ms + 1000)  # the events are applied
@@ -138,18 +146,9 @@ def test_a_restart_derives_each_homes_thresholds_once_and_as_before(
 
     from telecare.detect import stillness
 
-    store = SqliteStore.open(tmp_path / "t.db")
     hubs = ["H-p-2", "H-p-3"]
-    with store.transaction():
-        for hub in hubs:
-            store.upsert_hub(hub, 60, "Europe/London", T0)
-            store.upsert_device(Device(hub, "pir-1", "motion", "lounge"), T0)
-    p = Pipeline(store, Engine.starting_at(T0), Metrics())
-    p.start()
-    p.process([RawMessage(topic_for(hub, Channel.EVENT), json.dumps(
-        {"v": 1, "hub": hub, "seq": k, "ts": T0 + k * 600_000, "device": "pir-1",
-         "type": "motion", "event": "active"}).encode(), T0 + k * 600_000)
-        for k in range(1, 40) for hub in hubs])
+    p = _estate(tmp_path, hubs, moves=40)
+    store = p.store
     end = T0 + 2 * 86_400_000
     p.tick(end)
     p.checkpoint(end)
