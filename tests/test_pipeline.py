@@ -136,23 +136,36 @@ def test_a_midnight_is_spread_over_ticks_so_alarms_do_not_wait_behind_it(
     assert ended() == 5
 
 
-def test_a_restart_derives_each_homes_thresholds_once_and_as_before(
+def test_a_restart_takes_back_each_homes_thresholds_and_derives_only_changed_homes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Restoring, then configuring each home from the registry, derives its thresholds once
-    (at about 1 ms a home, twice was a restart's start-up doubled); a home the registry
-    does not configure is derived too."""
+    """The checkpoint keeps each home's derived thresholds: a restart puts them back as
+    they were (deriving them took about 1 ms a home, minutes for a large estate), and
+    derives only a home whose night hours changed while the service was down; so does a
+    restore without the registry."""
+    import msgspec
     import numpy as np
 
     from telecare.detect import stillness
+    from telecare.model import HubSettings
 
     hubs = ["H-p-2", "H-p-3"]
-    p = _estate(tmp_path, hubs, moves=40)
+    p = _estate(tmp_path, hubs, moves=9 * 144)  # nine days, every ten minutes
     store = p.store
-    end = T0 + 2 * 86_400_000
+    end = T0 + 10 * 86_400_000
     p.tick(end)
     p.checkpoint(end)
-    before = {hub: p.engine.ambient.thresholds[p.engine.row(hub)].copy() for hub in hubs}
+    det = p.engine.ambient
+
+    def derived(engine: Engine, hub: str) -> list[np.ndarray]:
+        a, row = engine.ambient, engine.row(hub)
+        return [a.thresholds[row], a.fallback[row], a.learned[row], a.ctx_thr[row]]
+
+    before = {hub: [x.copy() for x in derived(p.engine, hub)] for hub in hubs}
+    assert det.learned[p.engine.row(hubs[0])].any()  # (something learned to keep)
+    with store.transaction():
+        store.set_hub_settings(hubs[1], msgspec.json.encode(
+            HubSettings(night_start="21:00", night_end="06:00")).decode())
 
     calls: list[int] = []
     derive = stillness.recompute_thresholds
@@ -160,14 +173,18 @@ def test_a_restart_derives_each_homes_thresholds_once_and_as_before(
                         lambda home: (calls.append(home.row), derive(home))[1])
     again = Pipeline(store, Engine.starting_at(end + 60_000), Metrics())
     again.start()
-    assert sorted(calls) == sorted(again.engine.row(hub) for hub in hubs)
-    for hub in hubs:
-        assert np.array_equal(again.engine.ambient.thresholds[again.engine.row(hub)],
-                              before[hub])
+    assert calls == [again.engine.row(hubs[1])]
+    for x, y in zip(derived(again.engine, hubs[0]), before[hubs[0]], strict=True):
+        assert np.array_equal(x, y)
+    assert not np.array_equal(derived(again.engine, hubs[1])[1], before[hubs[1]][1])
+    assert not again.engine.ambient.saved_thresholds  # (none held once started)
 
-    # restored without the registry: derived all the same, once
+    # restored without the registry (default settings, as when checkpointed): none derived
     calls.clear()
     alone = Engine.starting_at(end + 60_000)
     alone.restore(store.load_checkpoints(), derive=False)
     alone.derive_restored()
-    assert len(calls) == len(hubs)
+    assert calls == []
+    for hub in hubs:
+        for x, y in zip(derived(alone, hub), before[hub], strict=True):
+            assert np.array_equal(x, y)

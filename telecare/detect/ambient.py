@@ -11,6 +11,7 @@ home: its earliest deadline), so a quiet estate costs nothing per tick.
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from telecare.detect.columns import (
     night_floor_hours,
 )
 from telecare.detect.decisions import Decision
+from telecare.detect.derived import SavedThresholds
 from telecare.detect.home import Home
 from telecare.detect.hubindex import grown
 from telecare.detect.kinds import (
@@ -109,6 +111,8 @@ class AmbientDetectors:
     # rows restored whose thresholds are still to be derived (`Engine.restore` with
     # derive=False: the service's registry configures each home next, and derives them)
     underived: set[int] = field(default_factory=set)
+    # the thresholds they had, from the checkpoint (`derived`), taken back by `derive`
+    saved_thresholds: dict[int, SavedThresholds] = field(default_factory=dict)
     default_settings: HubSettings = field(default_factory=HubSettings)
 
     # rows and settings ---------------------------------------------------------
@@ -143,8 +147,7 @@ class AmbientDetectors:
         self.floats[old:new, [F_DAY_P, F_DAY_RATIO]] = 1.0
         if not self.clocks:
             self.clocks.append(LocalClock(DEFAULT_TZ))
-        for row in range(old, new):
-            self._set_rules(row, 0, self.default_settings)
+        self._set_rules(slice(old, new), 0, self.default_settings)  # (new homes: not active)
 
     def context_slot(self, row: int, device_id: str) -> int:
         """The home's slot for a device's contexts, given on first sight (the last is shared)."""
@@ -178,23 +181,27 @@ class AmbientDetectors:
             # the night's timer follows the new night hours
             home = self._load(row)
             home.night_dl = home.clock.next_local(home.since, home.night_end)
-            stillness.recompute_thresholds(home)
+            self.derive(home)
             if home.presence == ASLEEP and not home.inact_alerted:
                 home.set_inactivity()  # a changed rising rule applies tonight
             self._store(home)
 
-    def _set_rules(self, row: int, clock: int, s: HubSettings) -> None:
-        self.rules[row] = (
-            clock, parse_hhmm(s.night_start), parse_hhmm(s.night_end), int(s.night_exit),
-            s.return_min * MINUTE_MS, s.door_open_min * MINUTE_MS, int(s.inactivity),
-            int(s.routine), int(s.fallback_h * HOUR_MS), s.out_of_bed_min * MINUTE_MS,
-            int(s.not_up), parse_hhmm(s.up_by) if s.up_by else NO_UP_BY,
-            int(s.not_back_h * HOUR_MS),
-        )
-        self.fallback[row] = fallback_thresholds(s)
-        self.night_floor[row] = night_floor_hours(s)
-        if not self.ints[row, I_ACTIVE]:
-            self.thresholds[row] = self.fallback[row]
+    def derive(self, home: Home) -> None:
+        """Derive a home's thresholds; one just restored takes back those it had, if its
+        night hours and fixed timer are still those they were derived under."""
+        saved = self.saved_thresholds.pop(home.row, None)
+        if saved is not None and saved.put_back(self, home.row):
+            stillness.use_thresholds(home)
+        else:
+            stillness.recompute_thresholds(home)
+
+    def _set_rules(self, row: int | slice, clock: int, s: HubSettings) -> None:
+        rules, fallback, floor = rules_of(s)
+        self.rules[row] = (clock, *rules)
+        self.fallback[row] = fallback
+        self.night_floor[row] = floor
+        if isinstance(row, slice) or not self.ints[row, I_ACTIVE]:
+            self.thresholds[row] = fallback
 
     # running --------------------------------------------------------------------
 
@@ -261,3 +268,17 @@ class AmbientDetectors:
         self.heap = []
         for row in np.flatnonzero(self.ints[:n, I_ACTIVE]).tolist():
             self._store(self._load(row))
+
+
+@functools.lru_cache(maxsize=1024)
+def rules_of(s: HubSettings) -> tuple[tuple[int, ...], tuple[int, ...], tuple[bool, ...]]:
+    """A home's rules row (all but its clock, the first column), fixed timers and night
+    floor, from its settings (worked out once for each set of settings in use)."""
+    rules = (
+        parse_hhmm(s.night_start), parse_hhmm(s.night_end), int(s.night_exit),
+        s.return_min * MINUTE_MS, s.door_open_min * MINUTE_MS, int(s.inactivity),
+        int(s.routine), int(s.fallback_h * HOUR_MS), s.out_of_bed_min * MINUTE_MS,
+        int(s.not_up), parse_hhmm(s.up_by) if s.up_by else NO_UP_BY,
+        int(s.not_back_h * HOUR_MS),
+    )
+    return rules, tuple(fallback_thresholds(s)), tuple(night_floor_hours(s))

@@ -29,10 +29,11 @@ import msgspec
 import numpy as np
 
 from telecare.detect import ambient as amb
-from telecare.detect import learning, stillness
+from telecare.detect import learning
 from telecare.detect.columns import I_ACTIVE
 from telecare.detect.condition import DeviceConditions
 from telecare.detect.decisions import Decision
+from telecare.detect.derived import SavedThresholds
 from telecare.detect.fall import FallDetector
 from telecare.detect.hubindex import HubIndex
 from telecare.detect.immediate import immediate
@@ -307,6 +308,9 @@ class Engine:
                 "ctx_devices": det.ctx_devices.get(row, []),
                 "week_count": det.week_count[row].astype(np.float32).tobytes(),
                 "week_home_h": det.week_home_h[row].astype(np.float32).tobytes(),
+                # what was derived from them, so that a restart need not derive it again
+                "derived": (None if row in det.underived
+                            else SavedThresholds.of(det, row).encode()),
             }
             out.append((HUB_PREFIX + ids[row] + LEARNED_SUFFIX, msgspec.msgpack.encode(state)))
         # events still waiting for the event-time clock go with the checkpoint too
@@ -322,12 +326,18 @@ class Engine:
     def restore(self, saved: Iterable[tuple[str, bytes]], *, derive: bool = True) -> None:
         """Put back checkpointed state (before any event), then rebuild the timers.
 
-        The thresholds are derived from the restored histograms, once a home's settings
-        are known: here, unless `derive` is False; then by `configure` (the service's
-        registry configures every home as it starts) and, for a home it does not
-        configure, by `derive_restored`. Deriving here and again in `configure` doubled
-        a restart's start-up (about 1 ms a home each)."""
+        A home's thresholds are put back once its settings are known: here, unless
+        `derive` is False; then by `configure` (the service's registry configures every
+        home as it starts) and, for a home it does not configure, by `derive_restored`.
+        Those kept in the checkpoint are taken back where the home's night hours and
+        fixed timer are unchanged (`derived`); the rest are derived again from the
+        restored histograms, at about 1 ms a home."""
         det = self.ambient
+        saved = list(saved)
+        for key, _ in saved:  # every home's row first, so that the arrays grow once
+            if key.startswith(HUB_PREFIX):
+                self.index.row(key[len(HUB_PREFIX):].removesuffix(LEARNED_SUFFIX))
+        det.fit(len(self.index))
         for key, blob in saved:
             if key == ENGINE_KEY:
                 state = msgspec.msgpack.decode(blob)
@@ -357,6 +367,9 @@ class Engine:
                     det.restore_devices(row, state["ctx_devices"])
                 det.week_count[row] = np.frombuffer(state["week_count"], np.float32)
                 det.week_home_h[row] = np.frombuffer(state["week_home_h"], np.float32)
+                derived = SavedThresholds.decode(state.get("derived"))
+                if derived is not None:
+                    det.saved_thresholds[row] = derived
             elif key.startswith(HUB_PREFIX):
                 row = self.row(key[len(HUB_PREFIX) :])
                 state = msgspec.msgpack.decode(blob)
@@ -384,12 +397,13 @@ class Engine:
         self.supervision.resume(self.supervision.resumed_at)
 
     def derive_restored(self) -> None:
-        """Derive the thresholds of restored homes that no `configure` has derived."""
+        """Put back or derive the thresholds of restored homes that no `configure` has."""
         det = self.ambient
         for row in sorted(det.underived):
             home = det._load(row)
-            stillness.recompute_thresholds(home)
+            det.derive(home)
             home.save()
         det.underived.clear()
+        det.saved_thresholds.clear()
         det.dirty = set()
         det.dirty_learned = set()

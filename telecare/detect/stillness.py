@@ -223,9 +223,16 @@ def recompute_thresholds(home: Home) -> None:
     ctx_thr = np.where(ctx_learned, np.round(ctx_minutes).astype(np.int64) * MINUTE_MS, NONE)
     det.ctx_thr[row] = ctx_thr
     det.dirty_learned.add(row)
+    use_thresholds(home)
+
+
+def use_thresholds(home: Home) -> None:
+    """Take the home's thresholds, as derived, into its cursor: a pending inactivity
+    deadline follows them."""
+    det, row = home.det, home.row
     det.underived.discard(row)
-    home.thr = thr.tolist()
-    home.ctx_thr = ctx_thr.tolist()
+    home.thr = det.thresholds[row].tolist()
+    home.ctx_thr = det.ctx_thr[row].tolist()
     if home.presence == HOME and not home.inact_alerted and home.inact_dl != NONE:
         home.set_inactivity()
 
