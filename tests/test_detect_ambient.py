@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from telecare.detect import Clear, Decision, Engine, Raise, learning
+from telecare.detect.home import Home
 from telecare.model import AlertType, Event, HubSettings
 
 HUB = "H-t-1"
@@ -286,6 +287,22 @@ def test_what_a_home_learned_about_its_sensors_survives_a_restart() -> None:
                         in_hall + 5 * HOUR)
         times += [a.at for a in raised(decisions, AlertType.INACTIVITY)]
     assert len(times) == 2 and times[0] == times[1] and times[0] - in_hall < 90 * MIN
+
+
+def test_a_restore_leaves_nothing_to_write_and_its_timers_as_they_were() -> None:
+    """Restored, an engine's next checkpoint holds no home (nothing changed since it was
+    written: an estate's restart wrote every home's row again); its heap holds each home's
+    earliest deadline, and its pending inactivity is raised when the first engine's is."""
+    engine, day5 = hall_and_lounge_days()
+    run(engine, [ev(day5 + 8 * HOUR)], day5 + 9 * HOUR)
+    again = engine_for()
+    again.restore(engine.checkpoint(everything=True))
+    assert [k for k, _ in again.checkpoint() if k.startswith("hub:")] == []
+    earliest = Home(engine.ambient, engine.row(HUB)).next_deadline()
+    assert again.ambient.heap == [(earliest, again.row(HUB))]
+    (alert,) = raised(again.advance(day5 + 13 * HOUR), AlertType.INACTIVITY)
+    (expected,) = raised(engine.advance(day5 + 13 * HOUR), AlertType.INACTIVITY)
+    assert alert.at == expected.at
 
 
 def test_a_stuck_pir_is_reported_and_then_left_out_so_a_collapse_is_still_found() -> None:

@@ -265,9 +265,13 @@ class AmbientDetectors:
         """Put every home's earliest deadline back in the heap (after a restore)."""
         n = self.ints.shape[0]
         self.scheduled[:n] = NONE
-        self.heap = []
-        for row in np.flatnonzero(self.ints[:n, I_ACTIVE]).tolist():
-            self._store(self._load(row))
+        # each active home's earliest deadline (`Home.next_deadline`), for all at once
+        deadlines = self.ints[:n, [I_INACT_DL, I_DAY_DL, I_NIGHT_DL, I_EXIT_DL, I_OPEN_DL]]
+        earliest = deadlines.min(axis=1)
+        rows = np.flatnonzero((self.ints[:n, I_ACTIVE] != 0) & (earliest < NONE))
+        self.scheduled[rows] = earliest[rows]
+        self.heap = list(zip(earliest[rows].tolist(), rows.tolist(), strict=True))
+        heapq.heapify(self.heap)
 
 
 @functools.lru_cache(maxsize=1024)
