@@ -119,6 +119,7 @@ def test_a_midnight_is_spread_over_ticks_so_alarms_do_not_wait_behind_it(
     midnight = (T0 // 86_400_000 + 1) * 86_400_000  # London is on UTC in January
     rows = [p.engine.row(hub) for hub in hubs]
     p.tick(T0 + p.engine.lateness_ms + 1000)  # the events are applied
+    p.tick(T0 + 5 * 3_600_000)  # and the homes' fixed timers raised, long before midnight
 
     def ended() -> int:
         return int((p.engine.ambient.ints[rows, I_DAY_DL] > midnight).sum())
@@ -134,6 +135,52 @@ def test_a_midnight_is_spread_over_ticks_so_alarms_do_not_wait_behind_it(
     assert len(changed) == 3
     p.tick(midnight + p.engine.lateness_ms + 2000)
     assert ended() == 5
+
+
+def test_an_alarm_due_during_a_midnight_does_not_wait_behind_other_homes_day_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two homes' days end a tick; a front door opened at 23:50 and left open is raised
+    in the first tick after it is due (00:05), while another home's day is still to end,
+    not after every home's (in an estate of 100,000, about a hundred ticks on)."""
+    import telecare.pipeline
+    from telecare.detect.columns import I_DAY_DL
+    from telecare.model import AlertType
+
+    monkeypatch.setattr(telecare.pipeline, "TIMER_HOMES_PER_TICK", 2)
+    hubs = [f"H-p-{i}" for i in range(2, 8)]
+    p = _estate(tmp_path, hubs, moves=1)
+    door_hub = hubs[-2]  # the heap takes the homes in turn: this one comes fifth
+    with p.store.transaction():
+        p.store.upsert_device(Device(door_hub, "door-1", "door", "front"), T0)
+    midnight = (T0 // 86_400_000 + 1) * 86_400_000  # London is on UTC in January
+    lateness = p.engine.lateness_ms
+    p.tick(T0 + 5 * 3_600_000)  # the homes' fixed timers raised, long before midnight
+    opened = midnight - 10 * 60_000
+
+    def sent(seq: int, at: int, device: str, type_: str, event: str) -> RawMessage:
+        return RawMessage(topic_for(door_hub, Channel.EVENT), json.dumps(
+            {"v": 1, "hub": door_hub, "seq": seq, "ts": at, "device": device, "type": type_,
+             "event": event}).encode(), at)
+
+    # the hub is heard from 23:45 on (a door left open while it was silent is not raised)
+    p.process([sent(2 + k, opened - 5 * 60_000 + k * 60_000, "hub", "hub", "heartbeat")
+               for k in range(25)] + [sent(40, opened, "door-1", "door", "open")])
+    p.tick(opened + lateness + 1000)
+    rows = [p.engine.row(hub) for hub in hubs]
+
+    def ended() -> int:
+        return int((p.engine.ambient.ints[rows, I_DAY_DL] > midnight).sum())
+
+    def door_alerts() -> int:
+        return sum(a.type == AlertType.DOOR_LEFT_OPEN for a in p.store.alerts())
+
+    p.tick(midnight + lateness + 1000)
+    assert (ended(), door_alerts()) == (2, 0)
+    p.tick(midnight + 5 * 60_000 + lateness + 1000)
+    assert (ended(), door_alerts()) == (5, 1)  # the door's home's day ended with it
+    p.tick(midnight + 5 * 60_000 + lateness + 2000)
+    assert (ended(), door_alerts()) == (6, 1)
 
 
 def test_a_restart_takes_back_each_homes_thresholds_and_derives_only_changed_homes(

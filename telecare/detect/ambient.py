@@ -240,7 +240,10 @@ class AmbientDetectors:
 
     def due(self, clock: int, limit: int | None = None) -> list[int]:
         """Pop the homes whose earliest deadline is at or before `clock`, the earliest
-        first, at most `limit` of them (the rest stay due)."""
+        first, at most `limit` of them (the rest stay due). When more are due than
+        that (a local midnight, every home's day ending), homes whose inactivity,
+        night exit or door left open is due come too, ahead of the rest: an alarm is
+        not kept waiting behind other homes' day-ends."""
         rows: list[int] = []
         heap = self.heap
         while heap and heap[0][0] <= clock and (limit is None or len(rows) < limit):
@@ -248,6 +251,14 @@ class AmbientDetectors:
             if self.scheduled[row] == deadline:
                 self.scheduled[row] = NONE
                 rows.append(row)
+        if heap and heap[0][0] <= clock:
+            # (their entries stay in the heap: when popped, they find nothing left due)
+            n = self.ints.shape[0]
+            alarms = self.ints[:n, [I_INACT_DL, I_EXIT_DL, I_OPEN_DL]].min(axis=1)
+            waiting = np.flatnonzero((alarms <= clock) & (self.ints[:n, I_ACTIVE] != 0))
+            if waiting.size:
+                taken = set(rows)
+                rows += [row for row in waiting.tolist() if row not in taken]
         return rows
 
     def _load(self, row: int) -> Home:
