@@ -363,8 +363,9 @@ def restored_from_changed_checkpoint(change: Callable[[dict[str, Any]], None]) -
 
 
 def test_a_checkpoint_from_before_sensor_contexts_and_faults_restores_and_relearns() -> None:
-    """Older rows (fewer columns, no sensor histograms or device runs) restore; the
-    pending inactivity timer survives and the sensor contexts start learning afresh."""
+    """Older rows (fewer columns, no sensor histograms, device runs or derived thresholds)
+    restore; the pending inactivity timer survives, the thresholds are derived and the
+    sensor contexts start learning afresh."""
 
     def older(state: dict[str, Any]) -> None:
         if "ints" in state:
@@ -372,7 +373,7 @@ def test_a_checkpoint_from_before_sensor_contexts_and_faults_restores_and_relear
             state["floats"] = state["floats"][:5]
             del state["devices"], state["pending_ctx_gaps"]
         if "ctx_hist" in state:
-            del state["ctx_hist"], state["ctx_devices"]
+            del state["ctx_hist"], state["ctx_devices"], state["derived"]
 
     restored_from_changed_checkpoint(older)
 
