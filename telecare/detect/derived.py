@@ -13,6 +13,8 @@ is derived again.
 `VERSION` names the derivation: change it with any change to what `recompute_thresholds`
 gives for the same histograms, and a restart after the upgrade derives every home anew
 (until then, until each home's next midnight, the old thresholds would hold).
+`tests/test_detect_derived.py` holds the derivation on a fixed set of homes to the digest
+recorded for the version, so such a change fails there until the version is changed.
 """
 
 from __future__ import annotations
