@@ -228,17 +228,22 @@ def hall_and_lounge_days() -> tuple[Engine, int]:
     engine = engine_for()
     engine.register_device(HUB, "pir-hall", "motion", "hall")
     day0 = T0 - 10 * HOUR  # Monday 00:00
+    decisions = run(engine, hall_and_lounge(day0, 5), day0 + 5 * 24 * HOUR)
+    assert raised(decisions, AlertType.INACTIVITY) == []
+    return engine, day0 + 5 * 24 * HOUR
+
+
+def hall_and_lounge(day0: int, days: int) -> list[Event]:
+    """The days' events: the hall, then the lounge within minutes, 08:00-22:00."""
     events = []
-    for d in range(5):
+    for d in range(days):
         for hour in range(8, 22):
             start = day0 + d * 24 * HOUR + hour * HOUR
             if hour == 15:
                 continue  # a nap in the lounge chair every afternoon: 70 min still
             events += [ev(start + m * MIN, "pir-hall") for m in (0, 30)]
             events += [ev(start + m * MIN) for m in (5, 20, 35, 50)]
-    decisions = run(engine, events, day0 + 5 * 24 * HOUR)
-    assert raised(decisions, AlertType.INACTIVITY) == []
-    return engine, day0 + 5 * 24 * HOUR
+    return events
 
 
 def test_stillness_after_a_sensor_that_is_always_followed_soon_is_raised_early() -> None:
@@ -303,6 +308,25 @@ def test_a_restore_leaves_nothing_to_write_and_its_timers_as_they_were() -> None
     (alert,) = raised(again.advance(day5 + 13 * HOUR), AlertType.INACTIVITY)
     (expected,) = raised(engine.advance(day5 + 13 * HOUR), AlertType.INACTIVITY)
     assert alert.at == expected.at
+
+
+def test_thresholds_derived_after_a_restore_are_not_put_back_to_the_checkpoints() -> None:
+    """Restored without deriving (as the service starts, before its registry configures
+    the home), a home that then ends its days derives its thresholds anew; configured
+    after that, it keeps them, not the older ones its checkpoint held."""
+    engine, day5 = hall_and_lounge_days()
+    saved = engine.checkpoint(everything=True)
+    again = engine_for()
+    again.register_device(HUB, "pir-hall", "motion", "hall")
+    again.restore(saved, derive=False)
+    run(again, hall_and_lounge(day5, 4), day5 + 4 * 24 * HOUR)
+    det, row = again.ambient, again.row(HUB)
+    now = (det.thresholds[row].copy(), det.learned[row].copy(), det.ctx_thr[row].copy())
+    assert not np.array_equal(now[0], engine.ambient.thresholds[engine.row(HUB)])
+    again.configure(HUB, tz="UTC", settings=HubSettings())
+    for kept, after in zip(now, (det.thresholds[row], det.learned[row], det.ctx_thr[row]),
+                           strict=True):
+        assert np.array_equal(kept, after)
 
 
 def test_a_stuck_pir_is_reported_and_then_left_out_so_a_collapse_is_still_found() -> None:

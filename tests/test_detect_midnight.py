@@ -10,7 +10,7 @@ import random
 import numpy as np
 from engine_events import DAY0, HOUR, MIN
 
-from telecare.detect import Engine, Raise
+from telecare.detect import Decision, Engine, Raise
 from telecare.detect.columns import I_DAY_DL
 from telecare.model import AlertType, Event, HubSettings
 
@@ -84,3 +84,25 @@ def test_an_alarm_between_the_ticks_of_a_midnight_is_answered_at_once() -> None:
     raised = [d for d in engine.observe([press]) if isinstance(d, Raise)]
     assert [d.type for d in raised] == [AlertType.PENDANT_PRESS]
     assert int((engine.ambient.ints[:HOMES, I_DAY_DL] > midnight).sum()) == 5
+
+
+
+def test_alarms_due_beyond_a_ticks_homes_come_too_the_earliest_first_a_ticks_worth() -> None:
+    """Six homes' fixed timers due at 12:00-12:05 (as after an outage: more due than a
+    tick runs), ticks of 2 homes: the first raises four, two taken by the heap and the
+    two earliest of the rest whose alarms are due; the next, the last two."""
+    engine = Engine.starting_at(DAY0)
+    hubs = [f"H-a-{i}" for i in range(6)]
+    for hub in hubs:
+        engine.configure(hub, tz="Europe/London", settings=HubSettings())
+        for device, type_, location in DEVICES:
+            engine.register_device(hub, device, type_, location)
+    engine.observe([_event(hub, DAY0 + 8 * HOUR + i * MIN) for i, hub in enumerate(hubs)])
+    engine.advance(DAY0 + 9 * HOUR)
+
+    def raised(decisions: list[Decision]) -> list[str]:
+        return [d.hub_id for d in decisions
+                if isinstance(d, Raise) and d.type is AlertType.INACTIVITY]
+
+    assert raised(engine.advance(DAY0 + 13 * HOUR, max_homes=2)) == hubs[:4]
+    assert raised(engine.advance(DAY0 + 13 * HOUR + 1000, max_homes=2)) == hubs[4:]

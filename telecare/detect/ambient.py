@@ -190,7 +190,7 @@ class AmbientDetectors:
         """Derive a home's thresholds; one just restored takes back those it had, if its
         night hours and fixed timer are still those they were derived under."""
         saved = self.saved_thresholds.pop(home.row, None)
-        if saved is not None and saved.put_back(self, home.row):
+        if saved is not None and home.row in self.underived and saved.put_back(self, home.row):
             stillness.use_thresholds(home)
         else:
             stillness.recompute_thresholds(home)
@@ -241,9 +241,9 @@ class AmbientDetectors:
     def due(self, clock: int, limit: int | None = None) -> list[int]:
         """Pop the homes whose earliest deadline is at or before `clock`, the earliest
         first, at most `limit` of them (the rest stay due). When more are due than
-        that (a local midnight, every home's day ending), homes whose inactivity,
-        night exit or door left open is due come too, ahead of the rest: an alarm is
-        not kept waiting behind other homes' day-ends."""
+        that (a local midnight, every home's day ending), up to `limit` more come too:
+        those whose inactivity, night exit or door left open is due, the earliest
+        first, so that an alarm is not kept waiting behind other homes' day-ends."""
         rows: list[int] = []
         heap = self.heap
         while heap and heap[0][0] <= clock and (limit is None or len(rows) < limit):
@@ -251,14 +251,17 @@ class AmbientDetectors:
             if self.scheduled[row] == deadline:
                 self.scheduled[row] = NONE
                 rows.append(row)
-        if heap and heap[0][0] <= clock:
-            # (their entries stay in the heap: when popped, they find nothing left due)
+        if limit is not None and heap and heap[0][0] <= clock:
+            # (their entries stay in the heap: popped later, each runs its home again,
+            # which finds nothing left due, and is then replaced by its next deadline)
             n = self.ints.shape[0]
             alarms = self.ints[:n, [I_INACT_DL, I_EXIT_DL, I_OPEN_DL]].min(axis=1)
-            waiting = np.flatnonzero((alarms <= clock) & (self.ints[:n, I_ACTIVE] != 0))
-            if waiting.size:
-                taken = set(rows)
-                rows += [row for row in waiting.tolist() if row not in taken]
+            waiting = (alarms <= clock) & (self.ints[:n, I_ACTIVE] != 0)
+            waiting[rows] = False  # (taken already)
+            more = np.flatnonzero(waiting)
+            if more.size > limit:
+                more = more[np.argsort(alarms[more], kind="stable")[:limit]]
+            rows += more.tolist()
         return rows
 
     def _load(self, row: int) -> Home:

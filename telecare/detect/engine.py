@@ -402,8 +402,10 @@ class Engine:
         for row in sorted(det.underived):
             home = det._load(row)
             det.derive(home)
-            home.save()
+            det._store(home)  # (a deadline the thresholds moved earlier goes in the heap)
         det.underived.clear()
         det.saved_thresholds.clear()
+        # nothing restored has changed; a home derived again here (its night hours or fixed
+        # timer changed while the service was down) is written with its next midnight
         det.dirty = set()
         det.dirty_learned = set()

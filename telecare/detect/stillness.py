@@ -231,6 +231,7 @@ def use_thresholds(home: Home) -> None:
     deadline follows them."""
     det, row = home.det, home.row
     det.underived.discard(row)
+    det.saved_thresholds.pop(row, None)  # (derived since: what was saved is old now)
     home.thr = det.thresholds[row].tolist()
     home.ctx_thr = det.ctx_thr[row].tolist()
     if home.presence == HOME and not home.inact_alerted and home.inact_dl != NONE:
