@@ -20,16 +20,13 @@ import numpy as np
 
 from telecare.detect import faults, learning, stillness
 from telecare.detect.columns import (
+    ALARM_DEADLINES,
     ASLEEP,
+    DEADLINES,
     F_DAY_P,
     F_DAY_RATIO,
     F_DISPERSION,
     I_ACTIVE,
-    I_DAY_DL,
-    I_EXIT_DL,
-    I_INACT_DL,
-    I_NIGHT_DL,
-    I_OPEN_DL,
     N_FLOATS,
     N_INTS,
     N_RULES,
@@ -142,7 +139,7 @@ class AmbientDetectors:
         self.scheduled = grown(self.scheduled, rows, NONE)
         new = self.ints.shape[0]
         self.ints[old:new] = 0
-        self.ints[old:new, [I_INACT_DL, I_EXIT_DL, I_OPEN_DL, I_DAY_DL, I_NIGHT_DL]] = NONE
+        self.ints[old:new, DEADLINES] = NONE
         self.floats[old:new, F_DISPERSION] = 2.0
         self.floats[old:new, [F_DAY_P, F_DAY_RATIO]] = 1.0
         if not self.clocks:
@@ -255,7 +252,7 @@ class AmbientDetectors:
             # (their entries stay in the heap: popped later, each runs its home again,
             # which finds nothing left due, and is then replaced by its next deadline)
             n = self.ints.shape[0]
-            alarms = self.ints[:n, [I_INACT_DL, I_EXIT_DL, I_OPEN_DL]].min(axis=1)
+            alarms = self.ints[:n, ALARM_DEADLINES].min(axis=1)
             waiting = (alarms <= clock) & (self.ints[:n, I_ACTIVE] != 0)
             waiting[rows] = False  # (taken already)
             more = np.flatnonzero(waiting)
@@ -280,8 +277,7 @@ class AmbientDetectors:
         n = self.ints.shape[0]
         self.scheduled[:n] = NONE
         # each active home's earliest deadline (`Home.next_deadline`), for all at once
-        deadlines = self.ints[:n, [I_INACT_DL, I_DAY_DL, I_NIGHT_DL, I_EXIT_DL, I_OPEN_DL]]
-        earliest = deadlines.min(axis=1)
+        earliest = self.ints[:n, DEADLINES].min(axis=1)
         rows = np.flatnonzero((self.ints[:n, I_ACTIVE] != 0) & (earliest < NONE))
         self.scheduled[rows] = earliest[rows]
         self.heap = list(zip(earliest[rows].tolist(), rows.tolist(), strict=True))

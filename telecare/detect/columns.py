@@ -49,6 +49,10 @@ VISIT_GAP_MS: Final = 10 * MINUTE_MS
     I_RISE_DAYS, I_VACANT_AT, I_PADS_IN, I_PAD_MISSED, I_SEATED_AT,
 ) = range(32)
 N_INTS: Final = 32
+# the timers' deadline columns (NONE: not set): those that raise an alert when they pass,
+# and all of them with the day's and the night's end
+ALARM_DEADLINES: Final = [I_INACT_DL, I_EXIT_DL, I_OPEN_DL]
+DEADLINES: Final = [*ALARM_DEADLINES, I_DAY_DL, I_NIGHT_DL]
 # columns of `floats`
 # F_DAY_P, F_DAY_RATIO: the last judged day's p (low activity) and count over expected
 # F_BED_TODAY: ms in bed today outside the night floor; F_BED_MEAN, F_BED_SQ: the usual
