@@ -99,7 +99,7 @@ class Pipeline:
     def start(self) -> None:
         """Restore detector state, load the registry and which hubs have a silence alert."""
         self.engine.restore(self.store.load_checkpoints(), derive=False)
-        self._refresh_registry()  # configures every home: its thresholds are derived then
+        self._refresh_registry()  # configures every home: its thresholds put back or derived
         self.engine.derive_restored()  # and those of homes no longer in the registry
         for hub_id in self.store.open_alert_hubs(AlertType.HUB_SILENT):
             self.engine.supervision.mark_silent(hub_id)

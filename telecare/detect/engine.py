@@ -391,9 +391,9 @@ class Engine:
                 self.supervision.restore_row(row, state["supervision"])
         n = len(self.index)
         det.underived.update(np.flatnonzero(det.ints[:n, I_ACTIVE]).tolist())
+        det.rebuild_heap()  # (first: deriving moves a deadline through the heap)
         if derive:
             self.derive_restored()
-        det.rebuild_heap()
         self.supervision.resume(self.supervision.resumed_at)
 
     def derive_restored(self) -> None:
